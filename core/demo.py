@@ -1,0 +1,81 @@
+"""Demo data for `make run`: a few people and tasks to click through. Idempotent."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from accounts.models import Profile, User
+from accounts.roles import FINANCE, SUPPORT
+
+DEMO_PASSWORD = "holdfast-demo"
+
+DEMO_USERS = [
+    # email, name, is_client, is_tasker, staff group, superuser
+    ("client@holdfast.test", "Cleo Client", True, False, None, False),
+    ("tasker@holdfast.test", "Theo Tasker", False, True, None, False),
+    ("tasker2@holdfast.test", "Tara Tasker", False, True, None, False),
+    ("support@holdfast.test", "Sam Support", True, False, SUPPORT, False),
+    ("finance@holdfast.test", "Fin Finance", True, False, FINANCE, False),
+    ("admin@holdfast.test", "Ada Admin", True, False, None, True),
+]
+
+DEMO_TASKS = [
+    ("Assemble an IKEA wardrobe", "PAX wardrobe, two doors, bedroom on the 2nd floor. Tools available.", "assembly", "120.00"),
+    ("Help moving a sofa", "Three-seater sofa from a ground-floor flat to a van, then up one floor.", "moving", "60.00"),
+    ("Deep clean a two-bedroom flat", "End of tenancy clean including oven and windows.", "cleaning", "180.00"),
+    ("Fix a leaking kitchen tap", "Mixer tap drips constantly; replacement cartridge is here.", "handyman", "45.00"),
+]
+
+
+@transaction.atomic
+def demo_users_load() -> dict[str, User]:
+    users = {}
+    for email, name, is_client, is_tasker, group, superuser in DEMO_USERS:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(
+                email=email, password=DEMO_PASSWORD, name=name, is_staff=bool(group) or superuser, is_superuser=superuser
+            )
+        Profile.objects.get_or_create(
+            user=user,
+            defaults={
+                "is_client": is_client,
+                "is_tasker": is_tasker,
+                "headline": "Careful, quick and friendly" if is_tasker else "",
+                "skills": ["assembly", "moving", "handyman"] if is_tasker else [],
+            },
+        )
+        if group:
+            user.groups.add(Group.objects.get(name=group))
+        users[email] = user
+    return users
+
+
+def demo_data_load() -> str:
+    from marketplace import services as market
+    from marketplace.models import Offer, Task
+
+    users = demo_users_load()
+    client = users["client@holdfast.test"]
+    taskers = [users["tasker@holdfast.test"], users["tasker2@holdfast.test"]]
+    created = 0
+    for title, description, category, budget in DEMO_TASKS:
+        if Task.objects.filter(client=client, title=title).exists():
+            continue
+        task = market.task_post(
+            client=client, title=title, description=description, category=category, budget=Decimal(budget), currency="USD"
+        )
+        created += 1
+        for i, tasker in enumerate(taskers):
+            if not Offer.objects.filter(task=task, tasker=tasker).exists():
+                market.offer_submit(
+                    task=task,
+                    tasker=tasker,
+                    amount=Decimal(budget) - Decimal(5 * i),
+                    currency="USD",
+                    message="I can do this this week, with my own tools.",
+                )
+    return f"{len(users)} users, {created} new tasks"
