@@ -174,10 +174,23 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- Stripe / dj-stripe -----------------------------------------------------------------
+# No secret key: the app talks to the Stripe emulator (stripe_emulator/) through the same
+# official SDK, with a test-mode key the emulator accepts. A real sk_test_/sk_live_ key: Stripe.
+STRIPE_EMULATOR_URL = env("STRIPE_EMULATOR_URL", default="http://127.0.0.1:12111")
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_EMULATED = not STRIPE_SECRET_KEY
+if STRIPE_EMULATED:
+    STRIPE_SECRET_KEY = "sk_test_holdfast_emulator"
+    STRIPE_PUBLISHABLE_KEY = "pk_test_holdfast_emulator"
+    STRIPE_API_HOST = STRIPE_EMULATOR_URL  # read by dj-stripe for its own API calls
 STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith("sk_live_")
-STRIPE_EMULATOR_URL = env("STRIPE_EMULATOR_URL", default="http://127.0.0.1:12111")
+STRIPE_PUBLIC_KEY = STRIPE_PUBLISHABLE_KEY
+STRIPE_API_VERSION = "2026-08-26.dahlia"  # pinned: the version stripe==15.6.2 is built for
+# Optional: the signing secrets printed by `stripe listen` when forwarding with the Stripe CLI.
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_CONNECT_WEBHOOK_SECRET = env("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
+STRIPE_CONNECT_COUNTRY = env("STRIPE_CONNECT_COUNTRY", default="US")
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True

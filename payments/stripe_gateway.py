@@ -1,0 +1,377 @@
+"""The Stripe boundary: the only module in Holdfast that imports ``stripe``.
+
+Everything that talks to Stripe goes through here, so that:
+
+- the API version is pinned (``settings.STRIPE_API_VERSION``) and the base URL points at the
+  emulator when no secret key is configured — one code path for the emulator, test and live;
+- every write sends an ``Idempotency-Key`` derived from our own row ids, so a retried job or a
+  double click can never charge, refund, transfer or pay out twice;
+- amounts cross the boundary as ``Money`` and are turned into integer minor units here only
+  (``core.money.to_minor_units`` knows the zero-decimal currencies);
+- ``StripeError``s become ``PaymentError``s (an ``ApplicationError`` with a stable code and a
+  sentence a person can act on);
+- results are mirrored into dj-stripe's tables with ``sync_from_stripe_data``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import stripe
+from django.conf import settings
+from moneyed import Money
+
+from core.errors import ApplicationError
+from core.money import from_minor_units, to_minor_units
+
+logger = logging.getLogger(__name__)
+
+StripeObject = stripe.StripeObject
+SignatureVerificationError = stripe.SignatureVerificationError
+
+
+class PaymentError(ApplicationError):
+    """Stripe refused or could not do what we asked."""
+
+    status_code = 402
+    default_code = "payment_failed"
+    default_message = "The payment could not be completed."
+
+
+class PaymentProviderUnavailable(PaymentError):
+    status_code = 503
+    default_code = "payment_provider_unavailable"
+    default_message = "The payment service cannot be reached right now. Nothing was charged; please try again."
+
+
+_DECLINE_MESSAGES = {
+    "insufficient_funds": "The card was declined for insufficient funds. Try another card.",
+    "generic_decline": "The card was declined. Try another card or contact your bank.",
+    "expired_card": "The card has expired. Try another card.",
+    "incorrect_cvc": "The card's security code is incorrect.",
+    "payment_intent_authentication_failure": "The card's authentication (3-D Secure) failed. Try again or use another card.",
+}
+
+
+def _configure() -> None:
+    # Read at call time so tests (and `make run`) can point the SDK at an emulator on any port.
+    stripe.api_key = settings.STRIPE_SECRET_KEY
+    stripe.api_version = settings.STRIPE_API_VERSION
+    stripe.max_network_retries = 2
+    if settings.STRIPE_EMULATED:
+        stripe.api_base = settings.STRIPE_EMULATOR_URL
+    else:
+        stripe.api_base = "https://api.stripe.com"
+
+
+def _opts(*, idempotency_key: str | None = None, account: str | None = None) -> dict[str, Any]:
+    _configure()
+    opts: dict[str, Any] = {"api_key": settings.STRIPE_SECRET_KEY, "stripe_version": settings.STRIPE_API_VERSION}
+    if idempotency_key:
+        opts["idempotency_key"] = idempotency_key
+    if account:
+        opts["stripe_account"] = account
+    return opts
+
+
+def _call(fn, *args: Any, **kwargs: Any) -> Any:
+    """Call the SDK and translate its errors into the app's."""
+    try:
+        return fn(*args, **kwargs)
+    except stripe.CardError as exc:
+        err = exc.error
+        reason = (err.decline_code if err else None) or (err.code if err else None) or "card_declined"
+        raise PaymentError(
+            _DECLINE_MESSAGES.get(reason, exc.user_message or "The card was declined."),
+            code="card_declined",
+            details={"decline_code": reason, "payment_intent": _payment_intent_id(err)},
+        )
+    except stripe.IdempotencyError as exc:
+        logger.error("Stripe idempotency conflict: %s", exc.user_message)
+        raise PaymentError(
+            "This request conflicts with an earlier one and was not repeated.", code="idempotency_conflict"
+        )
+    except stripe.InvalidRequestError as exc:
+        err = exc.error
+        code = (err.code if err else None) or "invalid_request"
+        logger.warning("Stripe refused a request: %s (%s)", exc.user_message, code)
+        raise PaymentError(
+            exc.user_message or "The payment service refused the request.",
+            code=f"stripe_{code}",
+            details={"param": err.param if err else None},
+        )
+    except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+        logger.warning("Stripe unavailable: %s", exc)
+        raise PaymentProviderUnavailable()
+    except stripe.AuthenticationError:
+        logger.exception("Stripe rejected the API key")
+        raise PaymentProviderUnavailable("Payments are not configured correctly. Nothing was charged.")
+    except stripe.StripeError as exc:
+        logger.exception("Stripe error")
+        raise PaymentProviderUnavailable(exc.user_message or None)
+
+
+def _payment_intent_id(err: Any) -> str | None:
+    pi = getattr(err, "payment_intent", None) if err else None
+    if isinstance(pi, Mapping):
+        return pi.get("id")
+    return getattr(pi, "id", None)
+
+
+def idempotency_key(*parts: object) -> str:
+    """Our idempotency keys: ``holdfast:<what>:<row id>[:<attempt>]``, stable across retries."""
+    return "holdfast:" + ":".join(str(p) for p in parts)
+
+
+def money_from_stripe(amount: int, currency: str) -> Money:
+    return Money(from_minor_units(amount, currency.upper()), currency.upper())
+
+
+# --- dj-stripe mirror ---------------------------------------------------------------------
+
+
+def sync(obj: StripeObject) -> Any:
+    """Mirror a Stripe object into its dj-stripe model (by its ``object`` type) and return the row."""
+    from djstripe import models as djstripe_models
+
+    model = {
+        "account": djstripe_models.Account,
+        "payment_intent": djstripe_models.PaymentIntent,
+        "charge": djstripe_models.Charge,
+        "refund": djstripe_models.Refund,
+        "transfer": djstripe_models.Transfer,
+        "payout": djstripe_models.Payout,
+        "dispute": djstripe_models.Dispute,
+        "balance_transaction": djstripe_models.BalanceTransaction,
+        "customer": djstripe_models.Customer,
+        "webhook_endpoint": djstripe_models.WebhookEndpoint,
+    }[obj["object"]]
+    _configure()
+    kwargs: dict[str, Any] = {"api_key": settings.STRIPE_SECRET_KEY}
+    if obj.get("object") == "payout" and getattr(obj, "stripe_account", None):
+        kwargs["stripe_account"] = obj.stripe_account
+    return model.sync_from_stripe_data(obj, **kwargs)
+
+
+def platform_account_sync() -> Any:
+    """Create or refresh dj-stripe's ``APIKey`` and platform ``Account`` rows for the configured key."""
+    from djstripe.models import APIKey
+
+    _configure()
+    api_key, _ = APIKey.objects.get_or_create_by_api_key(settings.STRIPE_SECRET_KEY)
+    if api_key.djstripe_owner_account is None:
+        api_key.refresh_account()
+    return api_key.djstripe_owner_account
+
+
+# --- Connect accounts -----------------------------------------------------------------------
+
+
+def connected_account_create(*, user_id: int, email: str, country: str | None = None) -> StripeObject:
+    return _call(
+        stripe.Account.create,
+        type="express",
+        country=country or settings.STRIPE_CONNECT_COUNTRY,
+        email=email,
+        capabilities={"card_payments": {"requested": True}, "transfers": {"requested": True}},
+        metadata={"holdfast_user_id": str(user_id)},
+        **_opts(idempotency_key=idempotency_key("account", user_id)),
+    )
+
+
+def connected_account_retrieve(account_id: str) -> StripeObject:
+    return _call(stripe.Account.retrieve, account_id, **_opts())
+
+
+def account_link_create(*, account_id: str, refresh_url: str, return_url: str) -> StripeObject:
+    # Account links are single-use and short-lived, so each call is a new link (no fixed key).
+    return _call(
+        stripe.AccountLink.create,
+        account=account_id,
+        refresh_url=refresh_url,
+        return_url=return_url,
+        type="account_onboarding",
+        **_opts(idempotency_key=idempotency_key("account-link", account_id, uuid.uuid4().hex)),
+    )
+
+
+# --- Payments --------------------------------------------------------------------------------
+
+
+def payment_intent_create(
+    *,
+    amount: Money,
+    key: str,
+    transfer_group: str,
+    metadata: Mapping[str, str],
+    description: str = "",
+    customer: str | None = None,
+    payment_method: str | None = None,
+    confirm: bool = False,
+    return_url: str | None = None,
+    capture_method: str = "automatic",
+) -> StripeObject:
+    """A PaymentIntent on the platform account, captured automatically by default."""
+    currency = str(amount.currency)
+    params: dict[str, Any] = {
+        "amount": to_minor_units(amount.amount, currency),
+        "currency": currency.lower(),
+        "transfer_group": transfer_group,
+        "metadata": dict(metadata),
+        "capture_method": capture_method,
+    }
+    if description:
+        params["description"] = description
+    if customer:
+        params["customer"] = customer
+    if payment_method:
+        params["payment_method"] = payment_method
+        params["payment_method_types"] = ["card"]
+    else:
+        params["automatic_payment_methods"] = {"enabled": True, "allow_redirects": "always"}
+    if confirm:
+        params["confirm"] = True
+        if return_url:
+            params["return_url"] = return_url
+    return _call(stripe.PaymentIntent.create, **params, **_opts(idempotency_key=key))
+
+
+def payment_intent_confirm(
+    payment_intent_id: str, *, payment_method: str, key: str, return_url: str | None = None
+) -> StripeObject:
+    params: dict[str, Any] = {"payment_method": payment_method}
+    if return_url:
+        params["return_url"] = return_url
+    return _call(stripe.PaymentIntent.confirm, payment_intent_id, **params, **_opts(idempotency_key=key))
+
+
+def payment_intent_retrieve(payment_intent_id: str) -> StripeObject:
+    return _call(stripe.PaymentIntent.retrieve, payment_intent_id, **_opts())
+
+
+def payment_intent_cancel(payment_intent_id: str, *, key: str) -> StripeObject:
+    return _call(stripe.PaymentIntent.cancel, payment_intent_id, **_opts(idempotency_key=key))
+
+
+def charge_retrieve(charge_id: str) -> StripeObject:
+    return _call(stripe.Charge.retrieve, charge_id, **_opts())
+
+
+def refund_create(
+    *, payment_intent_id: str, amount: Money, key: str, reason: str = "requested_by_customer", metadata=None
+) -> StripeObject:
+    currency = str(amount.currency)
+    return _call(
+        stripe.Refund.create,
+        payment_intent=payment_intent_id,
+        amount=to_minor_units(amount.amount, currency),
+        reason=reason,
+        metadata=dict(metadata or {}),
+        **_opts(idempotency_key=key),
+    )
+
+
+# --- Moving money to taskers ----------------------------------------------------------------
+
+
+def transfer_create(
+    *,
+    amount: Money,
+    destination: str,
+    key: str,
+    transfer_group: str | None = None,
+    source_transaction: str | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> StripeObject:
+    """Platform balance -> a connected account. ``source_transaction`` ties it to a charge's funds."""
+    currency = str(amount.currency)
+    params: dict[str, Any] = {
+        "amount": to_minor_units(amount.amount, currency),
+        "currency": currency.lower(),
+        "destination": destination,
+        "metadata": dict(metadata or {}),
+    }
+    if transfer_group:
+        params["transfer_group"] = transfer_group
+    if source_transaction:
+        params["source_transaction"] = source_transaction
+    return _call(stripe.Transfer.create, **params, **_opts(idempotency_key=key))
+
+
+def transfer_reverse(*, transfer_id: str, amount: Money | None, key: str) -> StripeObject:
+    params: dict[str, Any] = {}
+    if amount is not None:
+        params["amount"] = to_minor_units(amount.amount, str(amount.currency))
+    return _call(stripe.Transfer.create_reversal, transfer_id, **params, **_opts(idempotency_key=key))
+
+
+def payout_create(*, account_id: str, amount: Money, key: str, metadata: Mapping[str, str] | None = None) -> StripeObject:
+    """A payout from a connected account's balance to its bank account."""
+    currency = str(amount.currency)
+    payout = _call(
+        stripe.Payout.create,
+        amount=to_minor_units(amount.amount, currency),
+        currency=currency.lower(),
+        metadata=dict(metadata or {}),
+        **_opts(idempotency_key=key, account=account_id),
+    )
+    payout.stripe_account = account_id
+    return payout
+
+
+def payout_retrieve(*, account_id: str, payout_id: str) -> StripeObject:
+    payout = _call(stripe.Payout.retrieve, payout_id, **_opts(account=account_id))
+    payout.stripe_account = account_id
+    return payout
+
+
+def balance_retrieve(*, account_id: str | None = None) -> StripeObject:
+    return _call(stripe.Balance.retrieve, **_opts(account=account_id))
+
+
+# --- Disputes --------------------------------------------------------------------------------
+
+
+def dispute_retrieve(dispute_id: str) -> StripeObject:
+    return _call(stripe.Dispute.retrieve, dispute_id, **_opts())
+
+
+def dispute_submit_evidence(*, dispute_id: str, evidence: Mapping[str, str], key: str) -> StripeObject:
+    return _call(stripe.Dispute.modify, dispute_id, evidence=dict(evidence), submit=True, **_opts(idempotency_key=key))
+
+
+def dispute_accept(*, dispute_id: str, key: str) -> StripeObject:
+    return _call(stripe.Dispute.close, dispute_id, **_opts(idempotency_key=key))
+
+
+# --- Webhooks --------------------------------------------------------------------------------
+
+
+def webhook_endpoint_create(*, url: str, connect: bool, description: str, metadata: Mapping[str, str]) -> StripeObject:
+    return _call(
+        stripe.WebhookEndpoint.create,
+        url=url,
+        connect=connect,
+        enabled_events=["*"],
+        description=description,
+        metadata=dict(metadata),
+        api_version=settings.STRIPE_API_VERSION,
+        **_opts(idempotency_key=idempotency_key("webhook-endpoint", url)),
+    )
+
+
+def webhook_endpoint_retrieve(endpoint_id: str) -> StripeObject | None:
+    try:
+        return _call(stripe.WebhookEndpoint.retrieve, endpoint_id, **_opts())
+    except PaymentError as exc:
+        if exc.code == "stripe_resource_missing":
+            return None
+        raise
+
+
+def event_construct(*, payload: bytes, signature: str, secret: str) -> StripeObject:
+    """Verify a webhook's signature (5-minute tolerance) and parse it."""
+    return stripe.Webhook.construct_event(payload, signature, secret)
