@@ -11,7 +11,8 @@ def main(argv=None):
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)
     server = EmulatorServer(port=args.port, host=args.host, state_path=args.state, verbose=args.verbose)
-    print(f"stripe-emulator listening on http://{args.host}:{args.port}"
+    server.bind()
+    print(f"stripe-emulator listening on {server.url}"
           + (f" (state: {args.state})" if args.state else " (in-memory)"), flush=True)
     try:
         server.serve_forever()

@@ -95,20 +95,23 @@ class EmulatorServer:
         if batch:
             self.dispatcher.enqueue(batch)
 
+    def bind(self):
+        """Open the listening socket; with port=0 this is when the real port becomes known."""
+        if self._httpd is None:
+            self._httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
+            self._httpd.daemon_threads = True
+            self._httpd.emulator = self
+            self.port = self._httpd.server_address[1]
+        return self
+
     def start(self):
-        self._httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.emulator = self
-        self.port = self._httpd.server_address[1]
+        self.bind()
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="stripe-emulator", daemon=True)
         self._thread.start()
         return self
 
     def serve_forever(self):
-        self._httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.emulator = self
-        self.port = self._httpd.server_address[1]
+        self.bind()
         try:
             self._httpd.serve_forever()
         finally:
