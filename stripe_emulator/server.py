@@ -5,7 +5,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from . import forms, router
+from . import API_VERSION, forms, router
 from . import resources  # noqa: F401  (registers routes)
 from .store import Store
 from .webhooks import Dispatcher
@@ -56,13 +56,12 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 status, payload, extra = out
                 result = router.Response(status, json.dumps(payload, indent=2), "application/json", extra)
-        if method != "GET" or req.path.startswith("/emulator/"):
-            emulator.after_request()
+        emulator.after_request(persist=method != "GET" or req.path.startswith("/emulator/"))
 
         self.send_response(result.status)
         self.send_header("Content-Type", result.content_type)
         self.send_header("Content-Length", str(len(result.body)))
-        self.send_header("Stripe-Version", "2026-08-26.dahlia")
+        self.send_header("Stripe-Version", API_VERSION)
         for key, value in result.headers.items():
             self.send_header(key, value)
         self.end_headers()
@@ -88,10 +87,11 @@ class EmulatorServer:
     def url(self):
         return f"http://{self.host}:{self.port}"
 
-    def after_request(self):
-        # Clock-driven transitions and requests can both emit events; persist and deliver them.
-        self.store.save()
+    def after_request(self, persist=True):
+        # Even a GET can emit events: it first applies whatever the clock has made due.
         batch = self.store.take_event_batch()
+        if persist or batch:
+            self.store.save()
         if batch:
             self.dispatcher.enqueue(batch)
 

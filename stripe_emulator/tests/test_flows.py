@@ -216,8 +216,9 @@ def test_payout_failed(client, srv, onboarded):
     payout = client.v1.payouts.retrieve(payout.id, options=opts)
     assert payout.status == "failed" and payout.failure_code == "account_closed"
     assert balance_of(client, acct.id) == (6000, 0)
-    assert "payout.failed" in event_types(client, **{}) or \
-        client.v1.events.list(params={"type": "payout.failed"}, options=opts).data
+    failed = client.v1.events.list(params={"type": "payout.failed"}, options=opts).data
+    assert failed[0].account == acct.id and failed[0].data.object.failure_code == "account_closed"
+    assert payout.failure_balance_transaction.startswith("txn_")
 
 
 @pytest.mark.parametrize("evidence,status", [("winning_evidence", "won"), ("losing_evidence", "lost")])
