@@ -1,0 +1,12 @@
+"""Resource handlers. Importing this package registers every route with the router."""
+
+from . import (  # noqa: F401
+    accounts, balance, customers, disputes, emulator, events, payment_intents,
+    payment_methods, payouts, refunds, transfers, webhook_endpoints, charges,
+)
+
+
+def process_due(store):
+    """Apply everything the emulator clock has made due (funds availability, payout arrival)."""
+    balance.process_due(store)
+    payouts.process_due(store)

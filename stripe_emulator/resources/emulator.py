@@ -1,0 +1,153 @@
+"""Emulator-only endpoints: hosted onboarding and 3-D Secure pages, clock, webhook knobs, reset."""
+
+import html
+
+from .. import errors
+from ..router import Response, redirect, route
+from . import accounts, payment_intents
+
+_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>{title}</title>
+<style>body{{font-family:sans-serif;max-width:32rem;margin:4rem auto}}button{{font-size:1rem;margin:.5rem}}</style>
+</head><body><h1>{title}</h1><p>{text}</p>
+<form method="post" action="{action}">{buttons}</form></body></html>"""
+
+
+def _page(title, text, action, buttons):
+    rendered = "".join(
+        f'<button type="submit" name="action" value="{html.escape(v)}" id="{html.escape(v)}">{html.escape(label)}</button>'
+        for v, label in buttons)
+    return Response(200, _PAGE.format(title=html.escape(title), text=text, action=html.escape(action),
+                                      buttons=rendered))
+
+
+def unlocked(fn):
+    fn.unlocked = True
+    return fn
+
+
+# ---- hosted Connect onboarding ---------------------------------------------------------
+def _link(req, token):
+    link = req.store.coll("account_links").get(token)
+    if link is None:
+        raise errors.not_found("account link", token)
+    return link
+
+
+@route("GET", r"/emulator/onboarding/(?P<token>[^/]+)")
+def onboarding_page(req, token):
+    link = _link(req, token)
+    if link["expires_at"] < req.store.now():
+        return redirect(link["refresh_url"])
+    return _page("Stripe Connect onboarding (emulated)",
+                 f"Account <code>{html.escape(link['account'])}</code>",
+                 f"/emulator/onboarding/{token}",
+                 [("complete", "Complete onboarding"), ("abandon", "Abandon")])
+
+
+@route("POST", r"/emulator/onboarding/(?P<token>[^/]+)")
+def onboarding_submit(req, token):
+    link = _link(req, token)
+    if req.str("action") != "complete":
+        return redirect(link["refresh_url"])
+    acct = req.store.get("accounts", link["account"], None)
+    accounts.complete_onboarding(req.store, acct, bank=req.str("external_account", default="btok_us_verified"))
+    # Account links are single use.
+    req.store.coll("account_links").pop(token, None)
+    return redirect(link["return_url"])
+
+
+@route("POST", r"/emulator/accounts/(?P<acct_id>[^/]+)/complete_onboarding")
+def complete_onboarding(req, acct_id):
+    acct = req.store.get("accounts", acct_id, None, param="account")
+    accounts.complete_onboarding(req.store, acct, bank=req.str("external_account", default="btok_us_verified"))
+    return req.store.render(acct)
+
+
+# ---- 3-D Secure --------------------------------------------------------------------------
+def _pi(req, pi_id):
+    return req.store.get("payment_intents", pi_id, None, any_account=True)
+
+
+@route("GET", r"/emulator/3ds/(?P<pi_id>[^/]+)")
+def three_ds_page(req, pi_id):
+    pi = _pi(req, pi_id)
+    amount = f"{pi['amount'] / 100:.2f} {pi['currency'].upper()}"
+    return _page("3D Secure authentication (emulated)", f"Authenticate a payment of {html.escape(amount)}.",
+                 f"/emulator/3ds/{pi_id}", [("complete", "Complete authentication"), ("fail", "Fail authentication")])
+
+
+@route("POST", r"/emulator/3ds/(?P<pi_id>[^/]+)")
+def three_ds_submit(req, pi_id):
+    pi = _pi(req, pi_id)
+    payment_intents.complete_authentication(req.store, pi, req.str("action") == "complete")
+    if pi["_return_url"]:
+        sep = "&" if "?" in pi["_return_url"] else "?"
+        return redirect(f"{pi['_return_url']}{sep}payment_intent={pi['id']}"
+                        f"&payment_intent_client_secret={pi['client_secret']}")
+    return Response(200, f"<p>Authentication finished: {html.escape(pi['status'])}</p>")
+
+
+@route("POST", r"/emulator/payment_intents/(?P<pi_id>[^/]+)/authenticate")
+def authenticate(req, pi_id):
+    outcome = req.str("outcome", default="complete")
+    if outcome not in ("complete", "fail"):
+        raise errors.invalid("outcome must be complete or fail", param="outcome")
+    pi = _pi(req, pi_id)
+    payment_intents.complete_authentication(req.store, pi, outcome == "complete")
+    return req.store.render(pi)
+
+
+# ---- clock, webhooks, reset --------------------------------------------------------------
+@route("GET", r"/emulator/clock")
+def get_clock(req):
+    return {"now": req.store.now(), "offset": req.store.clock.offset}
+
+
+@route("POST", r"/emulator/clock/advance")
+def advance_clock(req):
+    from . import process_due
+    seconds = req.int("seconds", required=True, minimum=0)
+    req.store.clock.advance(seconds)
+    process_due(req.store)
+    return {"now": req.store.now(), "offset": req.store.clock.offset}
+
+
+@route("GET", r"/emulator/config")
+@unlocked
+def get_config(req):
+    return dict(req.dispatcher.config)
+
+
+@route("POST", r"/emulator/config")
+@unlocked
+def set_config(req):
+    try:
+        values = {k: (v == "true" if v in ("true", "false") else v) for k, v in req.params.items()}
+        return req.dispatcher.configure(**values)
+    except (ValueError, TypeError) as exc:
+        raise errors.invalid(str(exc))
+
+
+@route("GET", r"/emulator/deliveries")
+@unlocked
+def deliveries(req):
+    wait = req.params.get("wait")
+    idle = req.dispatcher.wait_idle(float(wait)) if wait else req.dispatcher.pending() == 0
+    body = {"pending": req.dispatcher.pending(), "idle": idle}
+    if req.params.get("pending") != "1":
+        body["data"] = req.dispatcher.snapshot()
+    return body
+
+
+@route("POST", r"/emulator/reset")
+@unlocked
+def reset(req):
+    req.server.reset()
+    return {"reset": True}
+
+
+@route("GET", r"/emulator/health")
+@unlocked
+def health(req):
+    return {"ok": True}

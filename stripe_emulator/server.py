@@ -1,0 +1,151 @@
+"""HTTP front end: a ThreadingHTTPServer that can run standalone or in a test's background thread."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from . import API_VERSION, forms, router
+from . import resources  # noqa: F401  (registers routes)
+from .store import Store
+from .webhooks import Dispatcher
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "stripe-emulator/1.0"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        if self.server.emulator.verbose:
+            super().log_message(fmt, *args)
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def do_DELETE(self):
+        self._handle("DELETE")
+
+    def _handle(self, method):
+        emulator = self.server.emulator
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8") if length else ""
+        params = forms.decode(parts.query)
+        if body:
+            if (self.headers.get("Content-Type") or "").startswith("application/json"):
+                params.update(json.loads(body))
+            else:
+                params.update(forms.decode(body))
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        host = self.headers.get("Host") or f"{emulator.host}:{emulator.port}"
+        req = router.Request(emulator.store, method, parts.path.rstrip("/") or "/", params, headers,
+                             base_url=f"http://{host}")
+        req.dispatcher = emulator.dispatcher
+        req.server = emulator
+
+        if req.path.startswith("/v1/"):
+            status, payload, extra = router.dispatch_api(req)
+            result = router.Response(status, json.dumps(payload, indent=2), "application/json", extra)
+        else:
+            out = router.dispatch_emulator(req)
+            if isinstance(out, router.Response):
+                result = out
+            else:
+                status, payload, extra = out
+                result = router.Response(status, json.dumps(payload, indent=2), "application/json", extra)
+        emulator.after_request(persist=method != "GET" or req.path.startswith("/emulator/"))
+
+        self.send_response(result.status)
+        self.send_header("Content-Type", result.content_type)
+        self.send_header("Content-Length", str(len(result.body)))
+        self.send_header("Stripe-Version", API_VERSION)
+        for key, value in result.headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(result.body)
+
+
+class EmulatorServer:
+    """Run the emulator on a background thread.
+
+    >>> srv = EmulatorServer(port=0).start(); srv.url; srv.stop()
+    """
+
+    def __init__(self, port=12111, host="127.0.0.1", state_path=None, verbose=False, **webhook_config):
+        self.host = host
+        self.port = port
+        self.verbose = verbose
+        self.store = Store(state_path)
+        self.dispatcher = Dispatcher(self.store, **webhook_config)
+        self._httpd = None
+        self._thread = None
+
+    @property
+    def url(self):
+        return f"http://{self.host}:{self.port}"
+
+    def after_request(self, persist=True):
+        # Even a GET can emit events: it first applies whatever the clock has made due.
+        batch = self.store.take_event_batch()
+        if persist or batch:
+            self.store.save()
+        if batch:
+            self.dispatcher.enqueue(batch)
+
+    def bind(self):
+        """Open the listening socket; with port=0 this is when the real port becomes known."""
+        if self._httpd is None:
+            self._httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
+            self._httpd.daemon_threads = True
+            self._httpd.emulator = self
+            self.port = self._httpd.server_address[1]
+        return self
+
+    def start(self):
+        self.bind()
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="stripe-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self):
+        self.bind()
+        try:
+            self._httpd.serve_forever()
+        finally:
+            self._httpd.server_close()
+            self.dispatcher.stop()
+
+    def stop(self):
+        if self._httpd:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+        self.dispatcher.stop()
+
+    # ---- conveniences for in-process tests -----------------------------------------
+    def wait_for_deliveries(self, timeout=10.0):
+        return self.dispatcher.wait_idle(timeout)
+
+    def configure_webhooks(self, **config):
+        return self.dispatcher.configure(**config)
+
+    def advance_clock(self, seconds):
+        from .resources import process_due
+        with self.store.lock:
+            self.store.clock.advance(seconds)
+            process_due(self.store)
+        self.after_request()
+        return self.store.now()
+
+    def reset(self):
+        self.dispatcher.clear()
+        self.store.reset()
+        self.store.save()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
