@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from payments.webhooks import StripeWebhookView
+
 api_v1 = [
     path("", include("accounts.api.urls")),
     path("", include("marketplace.api.urls")),
@@ -16,7 +18,7 @@ urlpatterns = [
     path("wallet/", include("wallets.urls")),
     path("payments/", include("payments.urls")),
     path("disputes/", include("disputes.urls")),
-    path("stripe/", include("djstripe.urls", namespace="djstripe")),
+    path("stripe/webhook/<uuid:uuid>/", StripeWebhookView.as_view(), name="stripe-webhook"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -23,8 +23,18 @@ DEMO_USERS = [
 ]
 
 DEMO_TASKS = [
-    ("Assemble an IKEA wardrobe", "PAX wardrobe, two doors, bedroom on the 2nd floor. Tools available.", "assembly", "120.00"),
-    ("Help moving a sofa", "Three-seater sofa from a ground-floor flat to a van, then up one floor.", "moving", "60.00"),
+    (
+        "Assemble an IKEA wardrobe",
+        "PAX wardrobe, two doors, bedroom on the 2nd floor. Tools available.",
+        "assembly",
+        "120.00",
+    ),
+    (
+        "Help moving a sofa",
+        "Three-seater sofa from a ground-floor flat to a van, then up one floor.",
+        "moving",
+        "60.00",
+    ),
     ("Deep clean a two-bedroom flat", "End of tenancy clean including oven and windows.", "cleaning", "180.00"),
     ("Fix a leaking kitchen tap", "Mixer tap drips constantly; replacement cartridge is here.", "handyman", "45.00"),
 ]
@@ -37,7 +47,11 @@ def demo_users_load() -> dict[str, User]:
         user = User.objects.filter(email=email).first()
         if user is None:
             user = User.objects.create_user(
-                email=email, password=DEMO_PASSWORD, name=name, is_staff=bool(group) or superuser, is_superuser=superuser
+                email=email,
+                password=DEMO_PASSWORD,
+                name=name,
+                is_staff=bool(group) or superuser,
+                is_superuser=superuser,
             )
         Profile.objects.get_or_create(
             user=user,
@@ -66,7 +80,12 @@ def demo_data_load() -> str:
         if Task.objects.filter(client=client, title=title).exists():
             continue
         task = market.task_post(
-            client=client, title=title, description=description, category=category, budget=Decimal(budget), currency="USD"
+            client=client,
+            title=title,
+            description=description,
+            category=category,
+            budget=Decimal(budget),
+            currency="USD",
         )
         created += 1
         for i, tasker in enumerate(taskers):

@@ -51,7 +51,7 @@ def stripe_setup(*, site_url: str | None = None) -> list[WebhookSetup]:
         created = False
         if remote is None or not remote["url"].startswith(site_url):
             endpoint_uuid = uuid.uuid4()
-            url = site_url + reverse("djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint_uuid})
+            url = site_url + reverse("stripe-webhook", kwargs={"uuid": endpoint_uuid})
             remote = stripe_gateway.webhook_endpoint_create(
                 url=url,
                 connect=connect,

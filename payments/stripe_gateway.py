@@ -308,7 +308,9 @@ def transfer_reverse(*, transfer_id: str, amount: Money | None, key: str) -> Str
     return _call(stripe.Transfer.create_reversal, transfer_id, **params, **_opts(idempotency_key=key))
 
 
-def payout_create(*, account_id: str, amount: Money, key: str, metadata: Mapping[str, str] | None = None) -> StripeObject:
+def payout_create(
+    *, account_id: str, amount: Money, key: str, metadata: Mapping[str, str] | None = None
+) -> StripeObject:
     """A payout from a connected account's balance to its bank account."""
     currency = str(amount.currency)
     payout = _call(
@@ -333,6 +335,11 @@ def balance_retrieve(*, account_id: str | None = None) -> StripeObject:
 
 
 # --- Disputes --------------------------------------------------------------------------------
+
+
+def dispute_for_charge(charge_id: str) -> StripeObject | None:
+    disputes = _call(stripe.Dispute.list, charge=charge_id, limit=1, **_opts())
+    return disputes.data[0] if disputes.data else None
 
 
 def dispute_retrieve(dispute_id: str) -> StripeObject:
@@ -372,6 +379,6 @@ def webhook_endpoint_retrieve(endpoint_id: str) -> StripeObject | None:
         raise
 
 
-def event_construct(*, payload: bytes, signature: str, secret: str) -> StripeObject:
-    """Verify a webhook's signature (5-minute tolerance) and parse it."""
-    return stripe.Webhook.construct_event(payload, signature, secret)
+def event_verify(*, payload: bytes, signature: str, secret: str, tolerance: int = 300) -> None:
+    """Raise ``SignatureVerificationError`` unless ``signature`` signs ``payload`` with ``secret``."""
+    stripe.WebhookSignature.verify_header(payload.decode("utf-8"), signature, secret, tolerance)

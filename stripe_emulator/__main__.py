@@ -12,8 +12,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     server = EmulatorServer(port=args.port, host=args.host, state_path=args.state, verbose=args.verbose)
     server.bind()
-    print(f"stripe-emulator listening on {server.url}"
-          + (f" (state: {args.state})" if args.state else " (in-memory)"), flush=True)
+    print(
+        f"stripe-emulator listening on {server.url}" + (f" (state: {args.state})" if args.state else " (in-memory)"),
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:

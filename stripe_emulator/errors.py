@@ -4,8 +4,7 @@ DOC_BASE = "https://stripe.com/docs/error-codes/"
 
 
 class StripeError(Exception):
-    def __init__(self, message, *, type="invalid_request_error", status=400,
-                 code=None, param=None, extra=None):
+    def __init__(self, message, *, type="invalid_request_error", status=400, code=None, param=None, extra=None):
         super().__init__(message)
         self.message = message
         self.type = type
@@ -51,7 +50,8 @@ def idempotency(message):
 
 def balance_insufficient(message=None):
     return StripeError(
-        message or (
+        message
+        or (
             "You have insufficient available funds in your Stripe account. Try adding funds "
             "directly to your available balance by creating Charges using the "
             "4000000000000077 test card. See: https://stripe.com/docs/testing#available-balance"

@@ -9,7 +9,7 @@ _KEY_RE = re.compile(r"([^\[\]]+)|\[([^\[\]]*)\]")
 def _split_key(key):
     head = key.split("[", 1)[0]
     parts = [head]
-    for m in _KEY_RE.finditer(key[len(head):]):
+    for m in _KEY_RE.finditer(key[len(head) :]):
         parts.append(m.group(2) if m.group(2) is not None else m.group(1))
     return parts
 

@@ -15,6 +15,7 @@ def route(method, pattern):
     def deco(fn):
         ROUTES.append((method, regex, fn))
         return fn
+
     return deco
 
 
@@ -72,8 +73,7 @@ class Request:
         except ValueError:
             raise errors.invalid(f"Invalid integer: {value}", param=name)
         if minimum is not None and number < minimum:
-            raise errors.invalid(
-                f"This value must be greater than or equal to {minimum}.", param=name)
+            raise errors.invalid(f"This value must be greater than or equal to {minimum}.", param=name)
         return number
 
     def bool(self, name, default=False):
@@ -89,7 +89,7 @@ class Request:
         if value in (None, ""):
             return {}
         if not isinstance(value, dict):
-            raise errors.invalid(f"Invalid hash", param=name)
+            raise errors.invalid("Invalid hash", param=name)
         return value
 
     def currency(self, required=True):
@@ -142,7 +142,8 @@ def _authenticate(req):
     if not auth:
         raise errors.authentication(
             "You did not provide an API key. You need to provide your API key in the "
-            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').")
+            "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY')."
+        )
     key = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
     if not key.startswith("sk_test_"):
         shown = key[:8] + "*" * max(0, len(key) - 12) + key[-4:] if key else auth
@@ -164,7 +165,9 @@ def dispatch_api(req):
     if fn is None:
         exc = errors.StripeError(
             f"Unrecognized request URL ({req.method}: {req.path}). Please see https://stripe.com/docs "
-            "or we can help at https://support.stripe.com/.", status=404)
+            "or we can help at https://support.stripe.com/.",
+            status=404,
+        )
         return exc.status, exc.body(), headers
 
     with store.lock:
@@ -179,7 +182,8 @@ def dispatch_api(req):
                     exc = errors.idempotency(
                         "Keys for idempotent requests can only be used with the same parameters "
                         "they were first used with. Try using a key other than "
-                        f"'{req.idempotency_key}' if you meant to execute a different request.")
+                        f"'{req.idempotency_key}' if you meant to execute a different request."
+                    )
                     return exc.status, exc.body(), headers
                 headers["Idempotent-Replayed"] = "true"
                 headers["Original-Request"] = saved["request_id"]
@@ -190,8 +194,11 @@ def dispatch_api(req):
                 exc = errors.StripeError(
                     f"The provided key '{req.api_key[:12]}***' does not have access to account "
                     f"'{req.account}' (or that account does not exist). Application access may "
-                    "have been revoked.", type="invalid_request_error", status=403,
-                    code="account_invalid")
+                    "have been revoked.",
+                    type="invalid_request_error",
+                    status=403,
+                    code="account_invalid",
+                )
                 return exc.status, exc.body(), headers
         if req.account == store.platform_id:
             req.account = None
@@ -201,8 +208,10 @@ def dispatch_api(req):
             status, body = exc.status, exc.body()
         if idem_slot and status < 500:
             store.data["idempotency"][idem_slot] = {
-                "fingerprint": _fingerprint(req), "status": status,
-                "body": json.dumps(body), "request_id": req.request_id,
+                "fingerprint": _fingerprint(req),
+                "status": status,
+                "body": json.dumps(body),
+                "request_id": req.request_id,
                 "created": store.now(),
             }
         return status, body, headers
@@ -213,8 +222,16 @@ def dispatch_emulator(req):
 
     fn, kwargs = match(req.method, req.path)
     if fn is None:
-        return 404, {"error": {"type": "invalid_request_error",
-                               "message": f"Unknown emulator endpoint {req.method} {req.path}"}}, {}
+        return (
+            404,
+            {
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": f"Unknown emulator endpoint {req.method} {req.path}",
+                }
+            },
+            {},
+        )
     try:
         if getattr(fn, "unlocked", False):
             # Must not hold the state lock: it may wait on webhook receivers that call back in.

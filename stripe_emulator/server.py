@@ -5,8 +5,12 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from . import API_VERSION, forms, router
-from . import resources  # noqa: F401  (registers routes)
+from . import (
+    API_VERSION,
+    forms,
+    resources,  # noqa: F401  (registers routes)
+    router,
+)
 from .store import Store
 from .webhooks import Dispatcher
 
@@ -41,8 +45,9 @@ class _Handler(BaseHTTPRequestHandler):
                 params.update(forms.decode(body))
         headers = {k.lower(): v for k, v in self.headers.items()}
         host = self.headers.get("Host") or f"{emulator.host}:{emulator.port}"
-        req = router.Request(emulator.store, method, parts.path.rstrip("/") or "/", params, headers,
-                             base_url=f"http://{host}")
+        req = router.Request(
+            emulator.store, method, parts.path.rstrip("/") or "/", params, headers, base_url=f"http://{host}"
+        )
         req.dispatcher = emulator.dispatcher
         req.server = emulator
 
@@ -133,6 +138,7 @@ class EmulatorServer:
 
     def advance_clock(self, seconds):
         from .resources import process_due
+
         with self.store.lock:
             self.store.clock.advance(seconds)
             process_due(self.store)

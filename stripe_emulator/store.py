@@ -45,6 +45,7 @@ def render_hook(object_value):
     def deco(fn):
         RENDER_HOOKS[object_value] = fn
         return fn
+
     return deco
 
 
@@ -77,6 +78,7 @@ class Store:
         if self.data["platform_account"]:
             return
         from .resources.accounts import new_account  # local: resources import the store module
+
         acct = new_account(self, {"type": "standard", "country": "US", "email": "platform@example.com"})
         acct.update(details_submitted=True, charges_enabled=True, payouts_enabled=True)
         acct["_platform"] = True
@@ -176,16 +178,16 @@ class Store:
             raise errors.invalid(f"Invalid integer: {params.get('limit')}", param="limit")
         if params.get("starting_after"):
             idx = _index_of(items, params["starting_after"], "starting_after")
-            items = items[idx + 1:]
+            items = items[idx + 1 :]
             page = items[:limit]
         elif params.get("ending_before"):
             idx = _index_of(items, params["ending_before"], "ending_before")
-            page = items[max(0, idx - limit):idx]
+            page = items[max(0, idx - limit) : idx]
             items = items[:idx]
         else:
             page = items[:limit]
         data = [self.render(o) for o in page]
-        sub = [p[len("data."):] for p in expand if p.startswith("data.")]
+        sub = [p[len("data.") :] for p in expand if p.startswith("data.")]
         for item in data:
             for path in sub:
                 self._expand(item, path.split("."))
@@ -234,8 +236,7 @@ def _apply_created_filter(items, created):
         return items
     if isinstance(created, str):
         return [o for o in items if o.get("created") == int(created)]
-    ops = {"gt": lambda a, b: a > b, "gte": lambda a, b: a >= b,
-           "lt": lambda a, b: a < b, "lte": lambda a, b: a <= b}
+    ops = {"gt": lambda a, b: a > b, "gte": lambda a, b: a >= b, "lt": lambda a, b: a < b, "lte": lambda a, b: a <= b}
     for op, bound in created.items():
         if op in ops:
             items = [o for o in items if ops[op](o.get("created", 0), int(bound))]

@@ -12,12 +12,12 @@ import urllib.error
 import urllib.request
 
 DEFAULT_CONFIG = {
-    "duplicates": 1,        # deliver each event this many times
-    "shuffle": False,       # shuffle delivery order within one request's batch of events
-    "delay": 0.0,           # seconds before the first attempt
-    "max_attempts": 4,      # total attempts per delivery on non-2xx / connection errors
-    "retry_backoff": 0.2,   # seconds; doubles after each failed attempt
-    "timeout": 5.0,         # per-attempt HTTP timeout
+    "duplicates": 1,  # deliver each event this many times
+    "shuffle": False,  # shuffle delivery order within one request's batch of events
+    "delay": 0.0,  # seconds before the first attempt
+    "max_attempts": 4,  # total attempts per delivery on non-2xx / connection errors
+    "retry_backoff": 0.2,  # seconds; doubles after each failed attempt
+    "timeout": 5.0,  # per-attempt HTTP timeout
 }
 
 
@@ -69,12 +69,18 @@ class Dispatcher:
                 event["pending_webhooks"] = len(targets)
                 for endpoint in targets:
                     for _ in range(max(1, self.config["duplicates"])):
-                        jobs.append({
-                            "event_id": event["id"], "event_type": event["type"],
-                            "payload": json.dumps(self.store.render(event), indent=2),
-                            "endpoint_id": endpoint["id"], "url": endpoint["url"],
-                            "secret": endpoint["_secret"], "attempts": 0, "results": [],
-                        })
+                        jobs.append(
+                            {
+                                "event_id": event["id"],
+                                "event_type": event["type"],
+                                "payload": json.dumps(self.store.render(event), indent=2),
+                                "endpoint_id": endpoint["id"],
+                                "url": endpoint["url"],
+                                "secret": endpoint["_secret"],
+                                "attempts": 0,
+                                "results": [],
+                            }
+                        )
         if self.config["shuffle"]:
             random.shuffle(jobs)
         due = time.monotonic() + self.config["delay"]
@@ -153,10 +159,16 @@ class Dispatcher:
 
     def snapshot(self):
         with self._cond:
-            return [{
-                "event_id": j["event_id"], "event_type": j["event_type"],
-                "endpoint_id": j["endpoint_id"], "url": j["url"], "attempts": j["attempts"],
-                "status_codes": [r["status"] for r in j["results"]],
-                "errors": [r["error"] for r in j["results"] if r["error"]],
-                "delivered": any(r["status"] and 200 <= r["status"] < 300 for r in j["results"]),
-            } for j in self.log]
+            return [
+                {
+                    "event_id": j["event_id"],
+                    "event_type": j["event_type"],
+                    "endpoint_id": j["endpoint_id"],
+                    "url": j["url"],
+                    "attempts": j["attempts"],
+                    "status_codes": [r["status"] for r in j["results"]],
+                    "errors": [r["error"] for r in j["results"] if r["error"]],
+                    "delivered": any(r["status"] and 200 <= r["status"] < 300 for r in j["results"]),
+                }
+                for j in self.log
+            ]

@@ -15,7 +15,9 @@ def _error(response):
 
 def test_register_then_obtain_token_then_me(api_client):
     response = api_client.post(
-        "/api/v1/auth/register/", {"email": "m@example.com", "password": "a-long-passphrase", "is_tasker": True}, format="json"
+        "/api/v1/auth/register/",
+        {"email": "m@example.com", "password": "a-long-passphrase", "is_tasker": True},
+        format="json",
     )
     assert response.status_code == 201, response.content
     assert response.json()["is_tasker"] is True
@@ -59,7 +61,9 @@ def test_bad_token_is_401(api_client):
 
 def test_wrong_password_is_401_and_token_endpoint_is_throttled(api_client):
     user = UserFactory()
-    codes = [api_client.post("/api/v1/auth/token/", {"email": user.email, "password": "nope"}).status_code for _ in range(6)]
+    codes = [
+        api_client.post("/api/v1/auth/token/", {"email": user.email, "password": "nope"}).status_code for _ in range(6)
+    ]
     assert codes[0] == 401
     assert codes[-1] == 429
     response = api_client.post("/api/v1/auth/token/", {"email": user.email, "password": PASSWORD})
@@ -70,7 +74,9 @@ def test_wrong_password_is_401_and_token_endpoint_is_throttled(api_client):
 def test_me_patch_updates_profile(api_client):
     user = UserFactory()
     api_client.force_authenticate(user)
-    response = api_client.patch("/api/v1/me/", {"headline": "Fast movers", "skills": ["moving"], "is_tasker": True}, format="json")
+    response = api_client.patch(
+        "/api/v1/me/", {"headline": "Fast movers", "skills": ["moving"], "is_tasker": True}, format="json"
+    )
     assert response.status_code == 200, response.content
     assert response.json()["headline"] == "Fast movers"
     assert response.json()["skills"] == ["moving"]

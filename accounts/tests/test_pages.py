@@ -76,7 +76,13 @@ def test_profile_edit_saves_tasker_fields(client):
     client.force_login(user)
     response = client.post(
         reverse("accounts:profile"),
-        {"name": "Pat", "display_name": "Pat the Painter", "headline": "Walls", "skills": "painting, plaster", "is_tasker": "on"},
+        {
+            "name": "Pat",
+            "display_name": "Pat the Painter",
+            "headline": "Walls",
+            "skills": "painting, plaster",
+            "is_tasker": "on",
+        },
     )
     assert response.status_code == 302
     user.refresh_from_db()

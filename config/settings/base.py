@@ -181,8 +181,8 @@ STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_EMULATED = not STRIPE_SECRET_KEY
 if STRIPE_EMULATED:
-    STRIPE_SECRET_KEY = "sk_test_holdfast_emulator"
-    STRIPE_PUBLISHABLE_KEY = "pk_test_holdfast_emulator"
+    STRIPE_SECRET_KEY = "sk_test_HoldfastEmulator000000000000"
+    STRIPE_PUBLISHABLE_KEY = "pk_test_HoldfastEmulator000000000000"
     STRIPE_API_HOST = STRIPE_EMULATOR_URL  # read by dj-stripe for its own API calls
 STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith("sk_live_")
 STRIPE_PUBLIC_KEY = STRIPE_PUBLISHABLE_KEY

@@ -46,7 +46,9 @@ def test_breakdown_adds_up_and_respects_limits(data, currency, policy):
         assert value >= 0
     if policy.client_fee_max is not None:
         assert b.client_fee <= quantize(policy.client_fee_max, currency)
-    assert b.client_fee >= min(quantize(policy.client_fee_min, currency), quantize(policy.client_fee_max or b.client_fee, currency))
+    assert b.client_fee >= min(
+        quantize(policy.client_fee_min, currency), quantize(policy.client_fee_max or b.client_fee, currency)
+    )
     assert b.commission <= b.amount
     if policy.commission_max is not None:
         assert b.commission <= quantize(policy.commission_max, currency)
@@ -54,7 +56,9 @@ def test_breakdown_adds_up_and_respects_limits(data, currency, policy):
 
 def test_default_policy_example():
     b = fee_breakdown(
-        amount=Decimal("100.00"), currency="USD", rules=FeeRules(client_fee_percent=Decimal(5), commission_percent=Decimal(20))
+        amount=Decimal("100.00"),
+        currency="USD",
+        rules=FeeRules(client_fee_percent=Decimal(5), commission_percent=Decimal(20)),
     )
     assert (b.client_fee, b.commission, b.client_total, b.tasker_net, b.platform_revenue) == (
         Decimal("5.00"),
@@ -86,7 +90,9 @@ def test_release_after_refund_pays_out_exactly_what_is_held(data, currency, poli
 
 def test_half_refund_halves_each_part():
     b = fee_breakdown(
-        amount=Decimal("100.00"), currency="USD", rules=FeeRules(client_fee_percent=Decimal(5), commission_percent=Decimal(20))
+        amount=Decimal("100.00"),
+        currency="USD",
+        rules=FeeRules(client_fee_percent=Decimal(5), commission_percent=Decimal(20)),
     )
     split = release_split(breakdown=b, refunded=Decimal("52.50"))
     assert split.tasker_net == Decimal("40.00")

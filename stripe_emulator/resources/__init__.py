@@ -1,8 +1,19 @@
 """Resource handlers. Importing this package registers every route with the router."""
 
 from . import (  # noqa: F401
-    accounts, balance, customers, disputes, emulator, events, payment_intents,
-    payment_methods, payouts, refunds, transfers, webhook_endpoints, charges,
+    accounts,
+    balance,
+    charges,
+    customers,
+    disputes,
+    emulator,
+    events,
+    payment_intents,
+    payment_methods,
+    payouts,
+    refunds,
+    transfers,
+    webhook_endpoints,
 )
 
 

@@ -5,8 +5,14 @@ from ..router import merge_metadata, route
 from ..store import render_hook
 
 ONBOARDING_REQUIREMENTS = [
-    "business_profile.mcc", "business_profile.url", "business_type", "external_account",
-    "representative.first_name", "representative.last_name", "tos_acceptance.date", "tos_acceptance.ip",
+    "business_profile.mcc",
+    "business_profile.url",
+    "business_type",
+    "external_account",
+    "representative.first_name",
+    "representative.last_name",
+    "tos_acceptance.date",
+    "tos_acceptance.ip",
 ]
 
 # Stripe's test bank tokens / account numbers and the payout failure each one triggers.
@@ -21,9 +27,14 @@ FAILING_ACCOUNT_NUMBERS = {number: code for number, code in BANK_TOKENS.values()
 
 def _requirements(due):
     return {
-        "alternatives": [], "current_deadline": None, "currently_due": list(due),
-        "disabled_reason": "requirements.past_due" if due else None, "errors": [],
-        "eventually_due": list(due), "past_due": list(due), "pending_verification": [],
+        "alternatives": [],
+        "current_deadline": None,
+        "currently_due": list(due),
+        "disabled_reason": "requirements.past_due" if due else None,
+        "errors": [],
+        "eventually_due": list(due),
+        "past_due": list(due),
+        "pending_verification": [],
     }
 
 
@@ -32,8 +43,7 @@ def new_account(store, params):
     requested = params.get("capabilities") or {}
     if not isinstance(requested, dict):
         raise errors.invalid("Invalid hash", param="capabilities")
-    caps = {name: "inactive" for name, v in requested.items()
-            if isinstance(v, dict) and v.get("requested") == "true"}
+    caps = {name: "inactive" for name, v in requested.items() if isinstance(v, dict) and v.get("requested") == "true"}
     if acct_type == "express" and not caps:
         caps = {"card_payments": "inactive", "transfers": "inactive"}
     country = (params.get("country") or "US").upper()
@@ -41,9 +51,16 @@ def new_account(store, params):
         "id": ids.new_id("account"),
         "object": "account",
         "business_profile": {
-            "annual_revenue": None, "estimated_worker_count": None, "mcc": None,
-            "name": None, "product_description": None, "support_address": None,
-            "support_email": None, "support_phone": None, "support_url": None, "url": None,
+            "annual_revenue": None,
+            "estimated_worker_count": None,
+            "mcc": None,
+            "name": None,
+            "product_description": None,
+            "support_address": None,
+            "support_email": None,
+            "support_phone": None,
+            "support_url": None,
+            "url": None,
             **(params.get("business_profile") or {}),
         },
         "business_type": params.get("business_type"),
@@ -51,8 +68,10 @@ def new_account(store, params):
         "charges_enabled": False,
         "company": None,
         "controller": {
-            "fees": {"payer": "application"}, "is_controller": True,
-            "losses": {"payments": "application"}, "requirement_collection": "stripe",
+            "fees": {"payer": "application"},
+            "is_controller": True,
+            "losses": {"payments": "application"},
+            "requirement_collection": "stripe",
             "stripe_dashboard": {"type": acct_type if acct_type in ("express", "none") else "full"},
             "type": "application",
         },
@@ -71,9 +90,11 @@ def new_account(store, params):
         "settings": {
             "dashboard": {"display_name": None, "timezone": "Etc/UTC"},
             "payments": {"statement_descriptor": None},
-            "payouts": {"debit_negative_balances": True,
-                        "schedule": {"delay_days": 2, "interval": "manual"},
-                        "statement_descriptor": None},
+            "payouts": {
+                "debit_negative_balances": True,
+                "schedule": {"delay_days": 2, "interval": "manual"},
+                "statement_descriptor": None,
+            },
         },
         "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
         "type": acct_type,
@@ -82,11 +103,17 @@ def new_account(store, params):
 
 @render_hook("account")
 def _render_account(store, obj, out):
-    banks = sorted((b for b in store.coll("bank_accounts").values() if b["account"] == obj["id"]),
-                   key=lambda b: b["_seq"], reverse=True)
+    banks = sorted(
+        (b for b in store.coll("bank_accounts").values() if b["account"] == obj["id"]),
+        key=lambda b: b["_seq"],
+        reverse=True,
+    )
     out["external_accounts"] = {
-        "object": "list", "data": [store.render(b) for b in banks], "has_more": False,
-        "total_count": len(banks), "url": f"/v1/accounts/{obj['id']}/external_accounts",
+        "object": "list",
+        "data": [store.render(b) for b in banks],
+        "has_more": False,
+        "total_count": len(banks),
+        "url": f"/v1/accounts/{obj['id']}/external_accounts",
     }
 
 
@@ -96,18 +123,27 @@ def add_bank_account(store, acct, token_or_number="btok_us_verified"):
     elif isinstance(token_or_number, str) and token_or_number.isdigit():
         number, failure = token_or_number, FAILING_ACCOUNT_NUMBERS.get(token_or_number)
     else:
-        raise errors.invalid(f"No such token: '{token_or_number}'", param="external_account",
-                             code="resource_missing")
+        raise errors.invalid(f"No such token: '{token_or_number}'", param="external_account", code="resource_missing")
     for bank in store.coll("bank_accounts").values():
         if bank["account"] == acct["id"]:
             bank["default_for_currency"] = False
     bank = {
-        "id": ids.new_id("bank_account"), "object": "bank_account", "account": acct["id"],
-        "account_holder_name": None, "account_holder_type": None, "account_type": None,
-        "available_payout_methods": ["standard"], "bank_name": "STRIPE TEST BANK",
-        "country": acct["country"], "currency": "usd", "default_for_currency": True,
-        "fingerprint": ids.random_token(16), "last4": number[-4:], "metadata": {},
-        "routing_number": "110000000", "status": "new",
+        "id": ids.new_id("bank_account"),
+        "object": "bank_account",
+        "account": acct["id"],
+        "account_holder_name": None,
+        "account_holder_type": None,
+        "account_type": None,
+        "available_payout_methods": ["standard"],
+        "bank_name": "STRIPE TEST BANK",
+        "country": acct["country"],
+        "currency": "usd",
+        "default_for_currency": True,
+        "fingerprint": ids.random_token(16),
+        "last4": number[-4:],
+        "metadata": {},
+        "routing_number": "110000000",
+        "status": "new",
         "_payout_failure": failure,
     }
     return store.add("bank_accounts", bank, acct["id"])
@@ -121,14 +157,22 @@ def default_bank(store, account_id):
 
 
 def complete_onboarding(store, acct, req=None, bank="btok_us_verified"):
-    previous = {"details_submitted": acct["details_submitted"], "charges_enabled": acct["charges_enabled"],
-                "payouts_enabled": acct["payouts_enabled"], "capabilities": dict(acct["capabilities"])}
+    previous = {
+        "details_submitted": acct["details_submitted"],
+        "charges_enabled": acct["charges_enabled"],
+        "payouts_enabled": acct["payouts_enabled"],
+        "capabilities": dict(acct["capabilities"]),
+    }
     if default_bank(store, acct["id"]) is None or bank != "btok_us_verified":
         add_bank_account(store, acct, bank)
     now = store.now()
-    acct.update(details_submitted=True, charges_enabled=True, payouts_enabled=True,
-                requirements=_requirements([]),
-                tos_acceptance={"date": now, "ip": "127.0.0.1", "user_agent": "stripe-emulator"})
+    acct.update(
+        details_submitted=True,
+        charges_enabled=True,
+        payouts_enabled=True,
+        requirements=_requirements([]),
+        tos_acceptance={"date": now, "ip": "127.0.0.1", "user_agent": "stripe-emulator"},
+    )
     for cap in set(acct["capabilities"]) | {"card_payments", "transfers"}:
         acct["capabilities"][cap] = "active"
     store.emit("account.updated", acct, account=acct["id"], req=req, previous_attributes=previous)
@@ -146,7 +190,7 @@ def _get_connected(req, acct_id):
 def create_account(req):
     acct_type = req.str("type", default="express")
     if acct_type not in ("express", "standard", "custom"):
-        raise errors.invalid(f"Invalid type: must be one of custom, express, or standard", param="type")
+        raise errors.invalid("Invalid type: must be one of custom, express, or standard", param="type")
     acct = req.store.add("accounts", new_account(req.store, req.params), None)
     if req.params.get("external_account"):
         add_bank_account(req.store, acct, req.params["external_account"])
@@ -217,8 +261,7 @@ def create_external_account(req, acct_id):
 @route("GET", r"/v1/accounts/(?P<acct_id>[^/]+)/external_accounts")
 def list_external_accounts(req, acct_id):
     acct = _get_connected(req, acct_id)
-    return req.store.list_response("bank_accounts", acct["id"], f"/v1/accounts/{acct_id}/external_accounts",
-                                   req.params)
+    return req.store.list_response("bank_accounts", acct["id"], f"/v1/accounts/{acct_id}/external_accounts", req.params)
 
 
 @route("POST", r"/v1/account_links")
@@ -232,8 +275,16 @@ def create_account_link(req):
     token = ids.random_token(32)
     now = req.store.now()
     req.store.coll("account_links")[token] = {
-        "account": acct["id"], "refresh_url": refresh_url, "return_url": return_url,
-        "type": link_type, "created": now, "expires_at": now + 300,
+        "account": acct["id"],
+        "refresh_url": refresh_url,
+        "return_url": return_url,
+        "type": link_type,
+        "created": now,
+        "expires_at": now + 300,
     }
-    return {"object": "account_link", "created": now, "expires_at": now + 300,
-            "url": f"{req.base_url}/emulator/onboarding/{token}"}
+    return {
+        "object": "account_link",
+        "created": now,
+        "expires_at": now + 300,
+        "url": f"{req.base_url}/emulator/onboarding/{token}",
+    }

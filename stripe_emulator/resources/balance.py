@@ -7,9 +7,15 @@ from ..store import render_hook
 
 AVAILABILITY_DELAY = 2 * DAY
 CATEGORIES = {
-    "charge": "charge", "payment": "charge", "refund": "refund", "transfer": "transfer",
-    "payout": "payout", "payout_failure": "payout_reversal", "adjustment": "dispute",
-    "transfer_refund": "transfer_reversal", "payment_refund": "refund",
+    "charge": "charge",
+    "payment": "charge",
+    "refund": "refund",
+    "transfer": "transfer",
+    "payout": "payout",
+    "payout_failure": "payout_reversal",
+    "adjustment": "dispute",
+    "transfer_refund": "transfer_reversal",
+    "payment_refund": "refund",
 }
 
 
@@ -18,8 +24,7 @@ def stripe_fee(amount):
     return (amount * 29 + 500) // 1000 + 30
 
 
-def add_txn(store, account, amount, currency, type, source, fee=0, available_on=None,
-            description=None, category=None):
+def add_txn(store, account, amount, currency, type, source, fee=0, available_on=None, description=None, category=None):
     now = store.now()
     available_on = now if available_on is None else available_on
     txn = {
@@ -33,8 +38,19 @@ def add_txn(store, account, amount, currency, type, source, fee=0, available_on=
         "description": description,
         "exchange_rate": None,
         "fee": fee,
-        "fee_details": ([{"amount": fee, "application": None, "currency": currency,
-                          "description": "Stripe processing fees", "type": "stripe_fee"}] if fee else []),
+        "fee_details": (
+            [
+                {
+                    "amount": fee,
+                    "application": None,
+                    "currency": currency,
+                    "description": "Stripe processing fees",
+                    "type": "stripe_fee",
+                }
+            ]
+            if fee
+            else []
+        ),
         "net": amount - fee,
         "reporting_category": category or CATEGORIES.get(type, type),
         "source": source,
@@ -71,8 +87,8 @@ def balance_object(store, account):
     sums = totals(store, account)
 
     def entries(kind):
-        return [{"amount": v[kind], "currency": c, "source_types": {"card": v[kind]}}
-                for c, v in sorted(sums.items())]
+        return [{"amount": v[kind], "currency": c, "source_types": {"card": v[kind]}} for c, v in sorted(sums.items())]
+
     return {
         "object": "balance",
         "available": entries("available"),
@@ -111,9 +127,12 @@ def list_txns(req):
     params = req.params
 
     def keep(t):
-        return all([
-            not params.get("type") or t["type"] == params["type"],
-            not params.get("source") or t["source"] == params["source"],
-            not params.get("currency") or t["currency"] == params["currency"],
-        ])
+        return all(
+            [
+                not params.get("type") or t["type"] == params["type"],
+                not params.get("source") or t["source"] == params["source"],
+                not params.get("currency") or t["currency"] == params["currency"],
+            ]
+        )
+
     return req.list("balance_transactions", "/v1/balance_transactions", keep)

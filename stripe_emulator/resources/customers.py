@@ -9,17 +9,42 @@ _UPDATABLE = ("email", "name", "description", "phone")
 @route("POST", r"/v1/customers")
 def create_customer(req):
     customer = {
-        "id": ids.new_id("customer"), "object": "customer", "address": None, "balance": 0,
-        "business_name": None, "cash_balance": None, "created": req.store.now(), "currency": None,
-        "customer_account": None, "default_source": None, "delinquent": False,
-        "description": req.str("description"), "discount": None, "email": req.str("email"),
-        "individual_name": None, "invoice_credit_balance": {},
+        "id": ids.new_id("customer"),
+        "object": "customer",
+        "address": None,
+        "balance": 0,
+        "business_name": None,
+        "cash_balance": None,
+        "created": req.store.now(),
+        "currency": None,
+        "customer_account": None,
+        "default_source": None,
+        "delinquent": False,
+        "description": req.str("description"),
+        "discount": None,
+        "email": req.str("email"),
+        "individual_name": None,
+        "invoice_credit_balance": {},
         "invoice_prefix": ids.random_token(8).upper(),
-        "invoice_settings": {"custom_fields": None, "default_payment_method": None,
-                             "footer": None, "rendering_options": None},
-        "livemode": False, "metadata": {}, "name": req.str("name"), "next_invoice_sequence": 1,
-        "phone": req.str("phone"), "preferred_locales": [], "shipping": None, "sources": None,
-        "subscriptions": None, "tax": None, "tax_exempt": "none", "tax_ids": None, "test_clock": None,
+        "invoice_settings": {
+            "custom_fields": None,
+            "default_payment_method": None,
+            "footer": None,
+            "rendering_options": None,
+        },
+        "livemode": False,
+        "metadata": {},
+        "name": req.str("name"),
+        "next_invoice_sequence": 1,
+        "phone": req.str("phone"),
+        "preferred_locales": [],
+        "shipping": None,
+        "sources": None,
+        "subscriptions": None,
+        "tax": None,
+        "tax_exempt": "none",
+        "tax_ids": None,
+        "test_clock": None,
     }
     merge_metadata(customer, req.params.get("metadata"))
     req.store.add("customers", customer, req.account)
@@ -69,5 +94,4 @@ def delete_customer(req, cus_id):
 @route("GET", r"/v1/customers")
 def list_customers(req):
     email = req.str("email")
-    return req.list("customers", "/v1/customers",
-                    lambda c: not c.get("deleted") and (not email or c["email"] == email))
+    return req.list("customers", "/v1/customers", lambda c: not c.get("deleted") and (not email or c["email"] == email))

@@ -6,38 +6,92 @@ from ..store import render_hook
 from . import balance
 
 DISPUTE_FEE = 1500
-EVIDENCE_FIELDS = (
-    "access_activity_log billing_address cancellation_policy cancellation_policy_disclosure "
-    "cancellation_rebuttal customer_communication customer_email_address customer_name "
-    "customer_purchase_ip customer_signature duplicate_charge_documentation "
-    "duplicate_charge_explanation duplicate_charge_id product_description receipt refund_policy "
-    "refund_policy_disclosure refund_refusal_explanation service_date service_documentation "
-    "shipping_address shipping_carrier shipping_date shipping_documentation shipping_tracking_number "
-    "uncategorized_file uncategorized_text"
-).split()
+EVIDENCE_FIELDS = [
+    "access_activity_log",
+    "billing_address",
+    "cancellation_policy",
+    "cancellation_policy_disclosure",
+    "cancellation_rebuttal",
+    "customer_communication",
+    "customer_email_address",
+    "customer_name",
+    "customer_purchase_ip",
+    "customer_signature",
+    "duplicate_charge_documentation",
+    "duplicate_charge_explanation",
+    "duplicate_charge_id",
+    "product_description",
+    "receipt",
+    "refund_policy",
+    "refund_policy_disclosure",
+    "refund_refusal_explanation",
+    "service_date",
+    "service_documentation",
+    "shipping_address",
+    "shipping_carrier",
+    "shipping_date",
+    "shipping_documentation",
+    "shipping_tracking_number",
+    "uncategorized_file",
+    "uncategorized_text",
+]
 
 
 def open_dispute(store, charge, req=None):
     now = store.now()
     account = charge["_account"]
     dispute = {
-        "id": ids.new_id("dispute"), "object": "dispute", "amount": charge["amount_captured"],
-        "balance_transactions": [], "charge": charge["id"], "created": now, "currency": charge["currency"],
+        "id": ids.new_id("dispute"),
+        "object": "dispute",
+        "amount": charge["amount_captured"],
+        "balance_transactions": [],
+        "charge": charge["id"],
+        "created": now,
+        "currency": charge["currency"],
         "enhanced_eligibility_types": [],
-        "evidence": {name: None for name in EVIDENCE_FIELDS} | {"enhanced_evidence": {}},
-        "evidence_details": {"due_by": now + 7 * 86400, "enhanced_eligibility": {},
-                             "has_evidence": False, "past_due": False, "submission_count": 0},
-        "is_charge_refundable": False, "livemode": False, "metadata": {}, "network_reason_code": "10.4",
+        "evidence": dict.fromkeys(EVIDENCE_FIELDS) | {"enhanced_evidence": {}},
+        "evidence_details": {
+            "due_by": now + 7 * 86400,
+            "enhanced_eligibility": {},
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+        },
+        "is_charge_refundable": False,
+        "livemode": False,
+        "metadata": {},
+        "network_reason_code": "10.4",
         "payment_intent": charge["payment_intent"],
-        "payment_method_details": {"card": {"brand": charge["payment_method_details"]["card"]["brand"],
-                                            "case_type": "chargeback", "network_reason_code": "10.4"},
-                                   "type": "card"},
-        "reason": "fraudulent", "status": "needs_response",
+        "payment_method_details": {
+            "card": {
+                "brand": charge["payment_method_details"]["card"]["brand"],
+                "case_type": "chargeback",
+                "network_reason_code": "10.4",
+            },
+            "type": "card",
+        },
+        "reason": "fraudulent",
+        "status": "needs_response",
     }
-    txn = balance.add_txn(store, account, -dispute["amount"], dispute["currency"], "adjustment", dispute["id"],
-                          fee=DISPUTE_FEE, description=f"Chargeback withdrawal for {charge['id']}")
-    txn["fee_details"] = [{"amount": DISPUTE_FEE, "application": None, "currency": dispute["currency"],
-                           "description": "Dispute fee", "type": "stripe_fee"}]
+    txn = balance.add_txn(
+        store,
+        account,
+        -dispute["amount"],
+        dispute["currency"],
+        "adjustment",
+        dispute["id"],
+        fee=DISPUTE_FEE,
+        description=f"Chargeback withdrawal for {charge['id']}",
+    )
+    txn["fee_details"] = [
+        {
+            "amount": DISPUTE_FEE,
+            "application": None,
+            "currency": dispute["currency"],
+            "description": "Dispute fee",
+            "type": "stripe_fee",
+        }
+    ]
     dispute["balance_transactions"].append(txn["id"])
     store.add("disputes", dispute, account)
     charge["disputed"] = True
@@ -50,8 +104,15 @@ def close(store, dispute, won, req=None):
     account = dispute["_account"]
     previous = {"status": dispute["status"]}
     if won:
-        txn = balance.add_txn(store, account, dispute["amount"], dispute["currency"], "adjustment",
-                              dispute["id"], description=f"Chargeback reversal for {dispute['charge']}")
+        txn = balance.add_txn(
+            store,
+            account,
+            dispute["amount"],
+            dispute["currency"],
+            "adjustment",
+            dispute["id"],
+            description=f"Chargeback reversal for {dispute['charge']}",
+        )
         dispute["balance_transactions"].append(txn["id"])
         dispute["status"] = "won"
         store.emit("charge.dispute.funds_reinstated", dispute, account=account, req=req)
@@ -86,8 +147,7 @@ def update_dispute(req, dp_id):
     else:
         previous = {"status": dispute["status"]}
         dispute["status"] = "under_review"
-        req.store.emit("charge.dispute.updated", dispute, account=req.account, req=req,
-                       previous_attributes=previous)
+        req.store.emit("charge.dispute.updated", dispute, account=req.account, req=req, previous_attributes=previous)
     return req.render(dispute)
 
 
@@ -108,12 +168,16 @@ def retrieve_dispute(req, dp_id):
 @route("GET", r"/v1/disputes")
 def list_disputes(req):
     charge, pi = req.str("charge"), req.str("payment_intent")
-    return req.list("disputes", "/v1/disputes", lambda d: (not charge or d["charge"] == charge)
-                    and (not pi or d["payment_intent"] == pi))
+    return req.list(
+        "disputes",
+        "/v1/disputes",
+        lambda d: (not charge or d["charge"] == charge) and (not pi or d["payment_intent"] == pi),
+    )
 
 
 @render_hook("dispute")
 def _render_dispute(store, obj, out):
     # Stored as ids; Stripe always returns these balance transactions in full.
-    out["balance_transactions"] = [store.render(store.coll("balance_transactions")[t])
-                                   for t in obj["balance_transactions"]]
+    out["balance_transactions"] = [
+        store.render(store.coll("balance_transactions")[t]) for t in obj["balance_transactions"]
+    ]

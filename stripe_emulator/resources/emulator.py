@@ -16,9 +16,11 @@ _PAGE = """<!doctype html>
 def _page(title, text, action, buttons):
     rendered = "".join(
         f'<button type="submit" name="action" value="{html.escape(v)}" id="{html.escape(v)}">{html.escape(label)}</button>'
-        for v, label in buttons)
-    return Response(200, _PAGE.format(title=html.escape(title), text=text, action=html.escape(action),
-                                      buttons=rendered))
+        for v, label in buttons
+    )
+    return Response(
+        200, _PAGE.format(title=html.escape(title), text=text, action=html.escape(action), buttons=rendered)
+    )
 
 
 def unlocked(fn):
@@ -39,10 +41,12 @@ def onboarding_page(req, token):
     link = _link(req, token)
     if link["expires_at"] < req.store.now():
         return redirect(link["refresh_url"])
-    return _page("Stripe Connect onboarding (emulated)",
-                 f"Account <code>{html.escape(link['account'])}</code>",
-                 f"/emulator/onboarding/{token}",
-                 [("complete", "Complete onboarding"), ("abandon", "Abandon")])
+    return _page(
+        "Stripe Connect onboarding (emulated)",
+        f"Account <code>{html.escape(link['account'])}</code>",
+        f"/emulator/onboarding/{token}",
+        [("complete", "Complete onboarding"), ("abandon", "Abandon")],
+    )
 
 
 @route("POST", r"/emulator/onboarding/(?P<token>[^/]+)")
@@ -73,8 +77,12 @@ def _pi(req, pi_id):
 def three_ds_page(req, pi_id):
     pi = _pi(req, pi_id)
     amount = f"{pi['amount'] / 100:.2f} {pi['currency'].upper()}"
-    return _page("3D Secure authentication (emulated)", f"Authenticate a payment of {html.escape(amount)}.",
-                 f"/emulator/3ds/{pi_id}", [("complete", "Complete authentication"), ("fail", "Fail authentication")])
+    return _page(
+        "3D Secure authentication (emulated)",
+        f"Authenticate a payment of {html.escape(amount)}.",
+        f"/emulator/3ds/{pi_id}",
+        [("complete", "Complete authentication"), ("fail", "Fail authentication")],
+    )
 
 
 @route("POST", r"/emulator/3ds/(?P<pi_id>[^/]+)")
@@ -83,8 +91,9 @@ def three_ds_submit(req, pi_id):
     payment_intents.complete_authentication(req.store, pi, req.str("action") == "complete")
     if pi["_return_url"]:
         sep = "&" if "?" in pi["_return_url"] else "?"
-        return redirect(f"{pi['_return_url']}{sep}payment_intent={pi['id']}"
-                        f"&payment_intent_client_secret={pi['client_secret']}")
+        return redirect(
+            f"{pi['_return_url']}{sep}payment_intent={pi['id']}&payment_intent_client_secret={pi['client_secret']}"
+        )
     return Response(200, f"<p>Authentication finished: {html.escape(pi['status'])}</p>")
 
 
@@ -107,6 +116,7 @@ def get_clock(req):
 @route("POST", r"/emulator/clock/advance")
 def advance_clock(req):
     from . import process_due
+
     seconds = req.int("seconds", required=True, minimum=0)
     req.store.clock.advance(seconds)
     process_due(req.store)

@@ -21,4 +21,5 @@ def list_events(req):
             elif e["type"] != etype:
                 return False
         return not types or e["type"] in types
+
     return req.list("events", "/v1/events", keep)

@@ -24,17 +24,71 @@ CARD_NUMBERS = {
     "4000002760003184": "pm_card_authenticationRequired",
     "4000000000000259": "pm_card_createDispute",
 }
-TOKENS = {"tok_visa": "pm_card_visa", "tok_mastercard": "pm_card_mastercard",
-          "tok_chargeDeclined": "pm_card_chargeDeclined",
-          "tok_chargeDeclinedInsufficientFunds": "pm_card_chargeDeclinedInsufficientFunds",
-          "tok_createDispute": "pm_card_createDispute"}
-_OTHER_TYPES = (
-    "acss_debit affirm afterpay_clearpay alipay alma amazon_pay au_becs_debit bacs_debit bancontact "
-    "billie bizum blik boleto card_present cashapp crypto custom customer_balance eps fpx giropay grabpay "
-    "ideal interac_present kakao_pay klarna konbini kr_card link mb_way mobilepay multibanco naver_pay "
-    "nz_bank_account oxxo p24 pay_by_bank payco paynow paypal payto pix promptpay revolut_pay samsung_pay "
-    "satispay scalapay sepa_debit sofort sunbit swish twint upi us_bank_account wechat_pay zip"
-).split()
+TOKENS = {
+    "tok_visa": "pm_card_visa",
+    "tok_mastercard": "pm_card_mastercard",
+    "tok_chargeDeclined": "pm_card_chargeDeclined",
+    "tok_chargeDeclinedInsufficientFunds": "pm_card_chargeDeclinedInsufficientFunds",
+    "tok_createDispute": "pm_card_createDispute",
+}
+_OTHER_TYPES = [
+    "acss_debit",
+    "affirm",
+    "afterpay_clearpay",
+    "alipay",
+    "alma",
+    "amazon_pay",
+    "au_becs_debit",
+    "bacs_debit",
+    "bancontact",
+    "billie",
+    "bizum",
+    "blik",
+    "boleto",
+    "card_present",
+    "cashapp",
+    "crypto",
+    "custom",
+    "customer_balance",
+    "eps",
+    "fpx",
+    "giropay",
+    "grabpay",
+    "ideal",
+    "interac_present",
+    "kakao_pay",
+    "klarna",
+    "konbini",
+    "kr_card",
+    "link",
+    "mb_way",
+    "mobilepay",
+    "multibanco",
+    "naver_pay",
+    "nz_bank_account",
+    "oxxo",
+    "p24",
+    "pay_by_bank",
+    "payco",
+    "paynow",
+    "paypal",
+    "payto",
+    "pix",
+    "promptpay",
+    "revolut_pay",
+    "samsung_pay",
+    "satispay",
+    "scalapay",
+    "sepa_debit",
+    "sofort",
+    "sunbit",
+    "swish",
+    "twint",
+    "upi",
+    "us_bank_account",
+    "wechat_pay",
+    "zip",
+]
 
 
 def card_details(pm):
@@ -44,25 +98,54 @@ def card_details(pm):
 def new_payment_method(store, test_id, account, billing_details=None):
     brand, last4, behaviour = TEST_CARDS[test_id]
     now = store.now()
-    pm = {name: None for name in _OTHER_TYPES}
-    pm.update({
-        "id": ids.new_id("payment_method"), "object": "payment_method", "allow_redirects": None,
-        "allow_redisplay": "unspecified",
-        "billing_details": {"address": {"city": None, "country": None, "line1": None, "line2": None,
-                                        "postal_code": None, "state": None},
-                           "email": None, "name": None, "phone": None, "tax_id": None,
-                           **(billing_details or {})},
-        "card": {"brand": brand, "checks": {"address_line1_check": None, "address_postal_code_check": None,
-                                            "cvc_check": "pass"},
-                 "country": "US", "display_brand": brand, "exp_month": 12, "exp_year": 2034,
-                 "fingerprint": ids.random_token(16), "funding": "credit", "generated_from": None,
-                 "last4": last4, "networks": {"available": [brand], "preferred": None},
-                 "regulated_status": "unregulated", "three_d_secure_usage": {"supported": True},
-                 "wallet": None},
-        "created": now, "customer": None, "customer_account": None, "livemode": False, "metadata": {},
-        "radar_options": None, "type": "card",
-        "_behaviour": behaviour,
-    })
+    pm = dict.fromkeys(_OTHER_TYPES)
+    pm.update(
+        {
+            "id": ids.new_id("payment_method"),
+            "object": "payment_method",
+            "allow_redirects": None,
+            "allow_redisplay": "unspecified",
+            "billing_details": {
+                "address": {
+                    "city": None,
+                    "country": None,
+                    "line1": None,
+                    "line2": None,
+                    "postal_code": None,
+                    "state": None,
+                },
+                "email": None,
+                "name": None,
+                "phone": None,
+                "tax_id": None,
+                **(billing_details or {}),
+            },
+            "card": {
+                "brand": brand,
+                "checks": {"address_line1_check": None, "address_postal_code_check": None, "cvc_check": "pass"},
+                "country": "US",
+                "display_brand": brand,
+                "exp_month": 12,
+                "exp_year": 2034,
+                "fingerprint": ids.random_token(16),
+                "funding": "credit",
+                "generated_from": None,
+                "last4": last4,
+                "networks": {"available": [brand], "preferred": None},
+                "regulated_status": "unregulated",
+                "three_d_secure_usage": {"supported": True},
+                "wallet": None,
+            },
+            "created": now,
+            "customer": None,
+            "customer_account": None,
+            "livemode": False,
+            "metadata": {},
+            "radar_options": None,
+            "type": "card",
+            "_behaviour": behaviour,
+        }
+    )
     pm.pop("allow_redirects")
     return store.add("payment_methods", pm, account)
 
@@ -78,13 +161,17 @@ def resolve(req, value, param="payment_method"):
 def create_payment_method(req):
     pm_type = req.str("type", required=True)
     if pm_type != "card":
-        raise errors.invalid(f"The payment method type `{pm_type}` is not supported by this emulator.",
-                             param="type")
+        raise errors.invalid(f"The payment method type `{pm_type}` is not supported by this emulator.", param="type")
     card = req.dict("card")
     test_id = TOKENS.get(card.get("token")) or CARD_NUMBERS.get((card.get("number") or "").replace(" ", ""))
     if not test_id:
-        raise errors.StripeError("Your card number is incorrect.", type="card_error", status=402,
-                                 code="incorrect_number", param="card[number]")
+        raise errors.StripeError(
+            "Your card number is incorrect.",
+            type="card_error",
+            status=402,
+            code="incorrect_number",
+            param="card[number]",
+        )
     pm = new_payment_method(req.store, test_id, req.account, req.dict("billing_details"))
     merge_metadata(pm, req.params.get("metadata"))
     return req.render(pm)
@@ -108,7 +195,9 @@ def attach(req, pm_id):
 def detach(req, pm_id):
     pm = req.store.get("payment_methods", pm_id, req.account)
     if not pm["customer"]:
-        raise errors.invalid(f"The payment method you provided is not attached to a customer so detachment is impossible.")
+        raise errors.invalid(
+            "The payment method you provided is not attached to a customer so detachment is impossible."
+        )
     pm["customer"] = None
     req.store.emit("payment_method.detached", pm, account=req.account, req=req)
     return req.render(pm)
@@ -117,12 +206,10 @@ def detach(req, pm_id):
 @route("GET", r"/v1/payment_methods")
 def list_payment_methods(req):
     customer = req.str("customer")
-    return req.list("payment_methods", "/v1/payment_methods",
-                    lambda p: not customer or p["customer"] == customer)
+    return req.list("payment_methods", "/v1/payment_methods", lambda p: not customer or p["customer"] == customer)
 
 
 @route("GET", r"/v1/customers/(?P<cus_id>[^/]+)/payment_methods")
 def list_customer_payment_methods(req, cus_id):
     get_customer(req, cus_id)
-    return req.list("payment_methods", f"/v1/customers/{cus_id}/payment_methods",
-                    lambda p: p["customer"] == cus_id)
+    return req.list("payment_methods", f"/v1/customers/{cus_id}/payment_methods", lambda p: p["customer"] == cus_id)

@@ -22,30 +22,48 @@ def create_payout(req):
     account_id = req.account or store.platform_id
     bank = accounts.default_bank(store, account_id)
     if req.account and bank is None:
-        raise errors.invalid("You don't have any external accounts in that currency (usd).",
-                             param="currency")
+        raise errors.invalid("You don't have any external accounts in that currency (usd).", param="currency")
     if balance.available(store, req.account, currency) < amount:
         raise errors.balance_insufficient(
             "You have insufficient funds in your Stripe account for this transfer. Your card balance "
             "is too low. You can use the /v1/balance endpoint to view your Stripe balance (for more "
-            "details, see stripe.com/docs/api#balance).")
+            "details, see stripe.com/docs/api#balance)."
+        )
     now = store.now()
     payout = {
-        "id": ids.new_id("payout"), "object": "payout", "amount": amount, "application_fee": None,
-        "application_fee_amount": None, "arrival_date": now + ARRIVAL_AFTER, "automatic": False,
-        "balance_transaction": None, "created": now, "currency": currency,
+        "id": ids.new_id("payout"),
+        "object": "payout",
+        "amount": amount,
+        "application_fee": None,
+        "application_fee_amount": None,
+        "arrival_date": now + ARRIVAL_AFTER,
+        "automatic": False,
+        "balance_transaction": None,
+        "created": now,
+        "currency": currency,
         "description": req.str("description", default="STRIPE PAYOUT"),
-        "destination": bank["id"] if bank else None, "failure_balance_transaction": None,
-        "failure_code": None, "failure_message": None, "livemode": False, "metadata": {},
-        "method": req.str("method", default="standard"), "original_payout": None, "payout_method": None,
-        "reconciliation_status": "not_applicable", "reversed_by": None, "source_type": "card",
-        "statement_descriptor": req.str("statement_descriptor"), "status": "pending", "trace_id": None,
+        "destination": bank["id"] if bank else None,
+        "failure_balance_transaction": None,
+        "failure_code": None,
+        "failure_message": None,
+        "livemode": False,
+        "metadata": {},
+        "method": req.str("method", default="standard"),
+        "original_payout": None,
+        "payout_method": None,
+        "reconciliation_status": "not_applicable",
+        "reversed_by": None,
+        "source_type": "card",
+        "statement_descriptor": req.str("statement_descriptor"),
+        "status": "pending",
+        "trace_id": None,
         "type": "bank_account",
         "_failure": bank.get("_payout_failure") if bank else None,
     }
     merge_metadata(payout, req.params.get("metadata"))
-    txn = balance.add_txn(store, req.account, -amount, currency, "payout", payout["id"],
-                          description=payout["description"])
+    txn = balance.add_txn(
+        store, req.account, -amount, currency, "payout", payout["id"], description=payout["description"]
+    )
     payout["balance_transaction"] = txn["id"]
     store.add("payouts", payout, req.account)
     store.emit("payout.created", payout, account=req.account, req=req)
@@ -62,10 +80,21 @@ def process_due(store):
         if payout["status"] == "in_transit" and now >= payout["arrival_date"]:
             if payout["_failure"]:
                 code = payout["_failure"]
-                txn = balance.add_txn(store, account, payout["amount"], payout["currency"], "payout_failure",
-                                      payout["id"], description="Payout failure")
-                payout.update(status="failed", failure_code=code, failure_message=FAILURE_MESSAGES.get(code),
-                              failure_balance_transaction=txn["id"])
+                txn = balance.add_txn(
+                    store,
+                    account,
+                    payout["amount"],
+                    payout["currency"],
+                    "payout_failure",
+                    payout["id"],
+                    description="Payout failure",
+                )
+                payout.update(
+                    status="failed",
+                    failure_code=code,
+                    failure_message=FAILURE_MESSAGES.get(code),
+                    failure_balance_transaction=txn["id"],
+                )
                 store.emit("payout.failed", payout, account=account)
             else:
                 payout["status"] = "paid"
@@ -88,9 +117,16 @@ def list_payouts(req):
 def cancel_payout(req, po_id):
     payout = req.store.get("payouts", po_id, req.account)
     if payout["status"] != "pending":
-        raise errors.invalid(f"Payouts can only be canceled while they are pending.")
-    txn = balance.add_txn(req.store, req.account, payout["amount"], payout["currency"], "payout_cancel",
-                          payout["id"], description="Payout cancellation")
+        raise errors.invalid("Payouts can only be canceled while they are pending.")
+    txn = balance.add_txn(
+        req.store,
+        req.account,
+        payout["amount"],
+        payout["currency"],
+        "payout_cancel",
+        payout["id"],
+        description="Payout cancellation",
+    )
     payout.update(status="canceled", failure_balance_transaction=txn["id"])
     req.store.emit("payout.canceled", payout, account=req.account, req=req)
     return req.render(payout)

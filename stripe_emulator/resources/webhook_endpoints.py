@@ -18,11 +18,19 @@ def create_endpoint(req):
     if not events:
         raise errors.missing_param("enabled_events")
     endpoint = {
-        "id": ids.new_id("webhook_endpoint"), "object": "webhook_endpoint",
-        "api_version": req.str("api_version") or API_VERSION, "application": None,
-        "created": req.store.now(), "description": req.str("description"), "enabled_events": events,
-        "livemode": False, "metadata": {}, "status": "enabled", "url": url,
-        "_secret": ids.webhook_secret(), "_connect": req.bool("connect"),
+        "id": ids.new_id("webhook_endpoint"),
+        "object": "webhook_endpoint",
+        "api_version": req.str("api_version") or API_VERSION,
+        "application": None,
+        "created": req.store.now(),
+        "description": req.str("description"),
+        "enabled_events": events,
+        "livemode": False,
+        "metadata": {},
+        "status": "enabled",
+        "url": url,
+        "_secret": ids.webhook_secret(),
+        "_connect": req.bool("connect"),
     }
     merge_metadata(endpoint, req.params.get("metadata"))
     req.store.add("webhook_endpoints", endpoint, None)
@@ -68,5 +76,6 @@ def delete_endpoint(req, we_id):
 
 @route("GET", r"/v1/webhook_endpoints")
 def list_endpoints(req):
-    return req.store.list_response("webhook_endpoints", None, "/v1/webhook_endpoints", req.params,
-                                   lambda e: not e.get("deleted"))
+    return req.store.list_response(
+        "webhook_endpoints", None, "/v1/webhook_endpoints", req.params, lambda e: not e.get("deleted")
+    )

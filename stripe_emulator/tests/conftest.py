@@ -43,6 +43,7 @@ def onboarded(client, srv):
         resp = emu(srv, "POST", f"/emulator/accounts/{acct.id}/complete_onboarding", external_account=bank)
         assert resp.status_code == 200, resp.text
         return client.v1.accounts.retrieve(acct.id)
+
     return make
 
 

@@ -1,7 +1,5 @@
 """Every attribute the official SDK declares for a resource is present in the emulator's JSON."""
 
-import typing
-
 import pytest
 import stripe
 
@@ -9,8 +7,20 @@ from .conftest import emu
 
 # Attributes Stripe itself only sends in particular situations.
 SITUATIONAL = {"deleted", "secret"}
-INT_FIELDS = {"amount", "amount_captured", "amount_refunded", "amount_received", "amount_capturable",
-              "amount_reversed", "fee", "net", "created", "available_on", "arrival_date", "expires_at"}
+INT_FIELDS = {
+    "amount",
+    "amount_captured",
+    "amount_refunded",
+    "amount_received",
+    "amount_capturable",
+    "amount_reversed",
+    "fee",
+    "net",
+    "created",
+    "available_on",
+    "arrival_date",
+    "expires_at",
+}
 
 
 def declared_fields(cls):
@@ -41,25 +51,48 @@ def check(obj, cls, object_value, prefix=None):
 def world(client, srv, onboarded):
     acct = onboarded()
     customer = client.v1.customers.create(params={"email": "buyer@example.com"})
-    pi = client.v1.payment_intents.create(params={
-        "amount": 5000, "currency": "usd", "customer": customer.id, "payment_method": "pm_card_createDispute",
-        "confirm": True, "transfer_group": "order_1"})
+    pi = client.v1.payment_intents.create(
+        params={
+            "amount": 5000,
+            "currency": "usd",
+            "customer": customer.id,
+            "payment_method": "pm_card_createDispute",
+            "confirm": True,
+            "transfer_group": "order_1",
+        }
+    )
     charge = client.v1.charges.retrieve(pi.latest_charge)
-    pi2 = client.v1.payment_intents.create(params={
-        "amount": 3000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True})
+    pi2 = client.v1.payment_intents.create(
+        params={"amount": 3000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+    )
     refund = client.v1.refunds.create(params={"payment_intent": pi2.id, "amount": 100})
-    transfer = client.v1.transfers.create(params={
-        "amount": 1000, "currency": "usd", "destination": acct.id, "source_transaction": pi2.latest_charge})
+    transfer = client.v1.transfers.create(
+        params={"amount": 1000, "currency": "usd", "destination": acct.id, "source_transaction": pi2.latest_charge}
+    )
     reversal = client.v1.transfers.reversals.create(transfer.id, params={"amount": 100})
     srv.advance_clock(3 * 86400)
-    payout = client.v1.payouts.create(params={"amount": 500, "currency": "usd"},
-                                      options={"stripe_account": acct.id})
+    payout = client.v1.payouts.create(params={"amount": 500, "currency": "usd"}, options={"stripe_account": acct.id})
     endpoint = client.v1.webhook_endpoints.create(params={"url": "http://127.0.0.1:9/x", "enabled_events": ["*"]})
-    link = client.v1.account_links.create(params={
-        "account": acct.id, "refresh_url": "http://x/refresh", "return_url": "http://x/return",
-        "type": "account_onboarding"})
-    return dict(acct=acct, customer=customer, pi=pi, charge=charge, refund=refund, transfer=transfer,
-                reversal=reversal, payout=payout, endpoint=endpoint, link=link)
+    link = client.v1.account_links.create(
+        params={
+            "account": acct.id,
+            "refresh_url": "http://x/refresh",
+            "return_url": "http://x/return",
+            "type": "account_onboarding",
+        }
+    )
+    return dict(
+        acct=acct,
+        customer=customer,
+        pi=pi,
+        charge=charge,
+        refund=refund,
+        transfer=transfer,
+        reversal=reversal,
+        payout=payout,
+        endpoint=endpoint,
+        link=link,
+    )
 
 
 def test_contract_every_resource(client, world):
@@ -70,23 +103,36 @@ def test_contract_every_resource(client, world):
     assert pi["client_secret"].startswith(pi["id"] + "_secret_")
     check(client.v1.payment_methods.retrieve(pi["payment_method"]), stripe.PaymentMethod, "payment_method", "pm")
     charge = check(client.v1.charges.retrieve(w["charge"].id), stripe.Charge, "charge", "ch")
-    check(client.v1.balance_transactions.retrieve(charge["balance_transaction"]), stripe.BalanceTransaction,
-          "balance_transaction", "txn")
+    check(
+        client.v1.balance_transactions.retrieve(charge["balance_transaction"]),
+        stripe.BalanceTransaction,
+        "balance_transaction",
+        "txn",
+    )
     check(client.v1.balance.retrieve(), stripe.Balance, "balance")
     check(client.v1.refunds.retrieve(w["refund"].id), stripe.Refund, "refund", "re")
     check(client.v1.transfers.retrieve(w["transfer"].id), stripe.Transfer, "transfer", "tr")
-    check(client.v1.transfers.reversals.retrieve(w["transfer"].id, w["reversal"].id), stripe.Reversal,
-          "transfer_reversal", "trr")
-    check(client.v1.payouts.retrieve(w["payout"].id, options={"stripe_account": w["acct"].id}), stripe.Payout,
-          "payout", "po")
+    check(
+        client.v1.transfers.reversals.retrieve(w["transfer"].id, w["reversal"].id),
+        stripe.Reversal,
+        "transfer_reversal",
+        "trr",
+    )
+    check(
+        client.v1.payouts.retrieve(w["payout"].id, options={"stripe_account": w["acct"].id}),
+        stripe.Payout,
+        "payout",
+        "po",
+    )
     disputes = client.v1.disputes.list(params={"charge": w["charge"].id})
     check(disputes.data[0], stripe.Dispute, "dispute", "dp")
     events = client.v1.events.list()
     check(events.data[0], stripe.Event, "event", "evt")
     created = check(w["endpoint"], stripe.WebhookEndpoint, "webhook_endpoint", "we")
     assert created["secret"].startswith("whsec_")
-    fetched = check(client.v1.webhook_endpoints.retrieve(w["endpoint"].id), stripe.WebhookEndpoint,
-                    "webhook_endpoint", "we")
+    fetched = check(
+        client.v1.webhook_endpoints.retrieve(w["endpoint"].id), stripe.WebhookEndpoint, "webhook_endpoint", "we"
+    )
     assert "secret" not in fetched
     check(w["link"], stripe.AccountLink, "account_link")
 
@@ -103,9 +149,15 @@ def test_list_shape_and_pagination(client):
 
 
 def test_expand(client):
-    pi = client.v1.payment_intents.create(params={
-        "amount": 2000, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True,
-        "expand": ["latest_charge.balance_transaction"]})
+    pi = client.v1.payment_intents.create(
+        params={
+            "amount": 2000,
+            "currency": "usd",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "expand": ["latest_charge.balance_transaction"],
+        }
+    )
     assert pi.latest_charge.object == "charge"
     txn = pi.latest_charge.balance_transaction
     assert txn.object == "balance_transaction" and txn.fee == 2000 * 29 // 1000 + 30

@@ -13,13 +13,13 @@ DAY = 86400
 def balance_of(client, account=None):
     options = {"stripe_account": account} if account else {}
     bal = client.v1.balance.retrieve(options=options)
-    return ({b.currency: b.amount for b in bal.available}["usd"],
-            {b.currency: b.amount for b in bal.pending}["usd"])
+    return ({b.currency: b.amount for b in bal.available}["usd"], {b.currency: b.amount for b in bal.pending}["usd"])
 
 
 def pay(client, amount=10000, pm="pm_card_visa", **extra):
-    return client.v1.payment_intents.create(params={
-        "amount": amount, "currency": "usd", "payment_method": pm, "confirm": True, **extra})
+    return client.v1.payment_intents.create(
+        params={"amount": amount, "currency": "usd", "payment_method": pm, "confirm": True, **extra}
+    )
 
 
 def event_types(client, **params):
@@ -27,12 +27,18 @@ def event_types(client, **params):
 
 
 def test_hosted_onboarding_page(client, srv):
-    acct = client.v1.accounts.create(params={"type": "express", "email": "seller@example.com",
-                                             "capabilities": {"transfers": {"requested": True}}})
+    acct = client.v1.accounts.create(
+        params={"type": "express", "email": "seller@example.com", "capabilities": {"transfers": {"requested": True}}}
+    )
     assert acct.charges_enabled is False and acct.capabilities.transfers == "inactive"
-    link = client.v1.account_links.create(params={
-        "account": acct.id, "refresh_url": "http://app.test/refresh", "return_url": "http://app.test/return",
-        "type": "account_onboarding"})
+    link = client.v1.account_links.create(
+        params={
+            "account": acct.id,
+            "refresh_url": "http://app.test/refresh",
+            "return_url": "http://app.test/return",
+            "type": "account_onboarding",
+        }
+    )
     path = urlsplit(link.url).path
     page = emu(srv, "GET", path)
     assert "Complete onboarding" in page.text and "Abandon" in page.text
@@ -67,10 +73,13 @@ def test_payment_success_and_ledger(client, srv):
     assert "balance.available" in types
 
 
-@pytest.mark.parametrize("pm,decline_code", [
-    ("pm_card_chargeDeclined", "generic_decline"),
-    ("pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds"),
-])
+@pytest.mark.parametrize(
+    "pm,decline_code",
+    [
+        ("pm_card_chargeDeclined", "generic_decline"),
+        ("pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds"),
+    ],
+)
 def test_declines(client, pm, decline_code):
     pi = client.v1.payment_intents.create(params={"amount": 2000, "currency": "usd"})
     assert pi.status == "requires_payment_method"
@@ -139,13 +148,20 @@ def test_transfers(client, srv, onboarded):
     with pytest.raises(stripe.InvalidRequestError) as exc:
         client.v1.transfers.create(params={"amount": 5000, "currency": "usd", "destination": acct.id})
     assert exc.value.code == "balance_insufficient"
-    transfer = client.v1.transfers.create(params={
-        "amount": 8000, "currency": "usd", "destination": acct.id, "source_transaction": pi.latest_charge,
-        "transfer_group": "order_1"})
+    transfer = client.v1.transfers.create(
+        params={
+            "amount": 8000,
+            "currency": "usd",
+            "destination": acct.id,
+            "source_transaction": pi.latest_charge,
+            "transfer_group": "order_1",
+        }
+    )
     assert transfer.source_transaction == pi.latest_charge and transfer.amount == 8000
     with pytest.raises(stripe.InvalidRequestError):
-        client.v1.transfers.create(params={
-            "amount": 3000, "currency": "usd", "destination": acct.id, "source_transaction": pi.latest_charge})
+        client.v1.transfers.create(
+            params={"amount": 3000, "currency": "usd", "destination": acct.id, "source_transaction": pi.latest_charge}
+        )
     assert balance_of(client, acct.id) == (0, 8000)
     srv.advance_clock(2 * DAY)
     assert balance_of(client, acct.id) == (8000, 0)
@@ -183,8 +199,9 @@ def test_refunds(client):
 def _funded_account(client, srv, onboarded, bank):
     acct = onboarded(bank=bank)
     pi = pay(client, 10000)
-    client.v1.transfers.create(params={"amount": 6000, "currency": "usd", "destination": acct.id,
-                                       "source_transaction": pi.latest_charge})
+    client.v1.transfers.create(
+        params={"amount": 6000, "currency": "usd", "destination": acct.id, "source_transaction": pi.latest_charge}
+    )
     srv.advance_clock(2 * DAY)
     return acct
 

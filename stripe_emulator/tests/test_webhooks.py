@@ -19,16 +19,16 @@ def make_endpoint(client, receiver, **params):
 
 
 def pay(client):
-    return client.v1.payment_intents.create(params={
-        "amount": 1500, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True})
+    return client.v1.payment_intents.create(
+        params={"amount": 1500, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+    )
 
 
 def test_signed_delivery(client, srv, receiver):
     endpoint = make_endpoint(client, receiver)
     pi = pay(client)
     assert srv.wait_for_deliveries(5)
-    verified = [stripe.Webhook.construct_event(r["body"], r["signature"], endpoint.secret)
-                for r in receiver.requests]
+    verified = [stripe.Webhook.construct_event(r["body"], r["signature"], endpoint.secret) for r in receiver.requests]
     assert [e.type for e in verified] == ["payment_intent.created", "charge.succeeded", "payment_intent.succeeded"]
     assert verified[2].data.object.id == pi.id and verified[2].account is None
     assert verified[2].api_version == endpoint.api_version
@@ -114,8 +114,9 @@ def test_persistence_across_restart(tmp_path):
     first = EmulatorServer(port=0, state_path=str(state)).start()
     try:
         client = stripe.StripeClient(API_KEY, base_addresses={"api": first.url})
-        pi = client.v1.payment_intents.create(params={
-            "amount": 1500, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True})
+        pi = client.v1.payment_intents.create(
+            params={"amount": 1500, "currency": "usd", "payment_method": "pm_card_visa", "confirm": True}
+        )
         first.advance_clock(5000)
     finally:
         first.stop()
@@ -131,14 +132,22 @@ def test_persistence_across_restart(tmp_path):
 def test_command_line_process(tmp_path):
     state = tmp_path / "cli.json"
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen([sys.executable, "-m", "stripe_emulator", "--port", "0", "--state", str(state)],
-                            cwd=root, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stripe_emulator", "--port", "0", "--state", str(state)],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline()
         assert "listening on" in line
         url = line.split()[3]
-        resp = requests.post(f"{url}/v1/customers", data={"email": "cli@example.com"},
-                             headers={"Authorization": f"Bearer {API_KEY}"}, timeout=5)
+        resp = requests.post(
+            f"{url}/v1/customers",
+            data={"email": "cli@example.com"},
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=5,
+        )
         assert resp.status_code == 200 and resp.json()["id"].startswith("cus_")
         deadline = time.time() + 5
         while not state.exists() and time.time() < deadline:
