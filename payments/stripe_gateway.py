@@ -52,7 +52,9 @@ _DECLINE_MESSAGES = {
     "generic_decline": "The card was declined. Try another card or contact your bank.",
     "expired_card": "The card has expired. Try another card.",
     "incorrect_cvc": "The card's security code is incorrect.",
-    "payment_intent_authentication_failure": "The card's authentication (3-D Secure) failed. Try again or use another card.",
+    "payment_intent_authentication_failure": (
+        "The card's authentication (3-D Secure) failed. Try again or use another card."
+    ),
 }
 
 
