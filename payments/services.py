@@ -1,16 +1,29 @@
-"""Writes for payments: Stripe set-up (and, with the escrow, every money-moving service)."""
+"""Writes for payments: Stripe set-up, fee policies, and every money-moving escrow service."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Sum
 from django.urls import reverse
+from django.utils import timezone
+from moneyed import Money
 
+from accounts.models import User
+from core.errors import ApplicationError, NotFound, ValidationError
+from core.money import quantize
+from marketplace.models import Offer
 from payments import stripe_gateway
+from payments.fees import fee_breakdown, release_split
+from payments.models import Escrow, EscrowEvent, EscrowRefund, FeePolicy
 
 logger = logging.getLogger(__name__)
 
@@ -68,3 +81,737 @@ def stripe_setup(*, site_url: str | None = None) -> list[WebhookSetup]:
         results.append(WebhookSetup(role=role, url=row.url, created=created))
         logger.info("Stripe %s webhook endpoint %s: %s", role, "created" if created else "kept", row.url)
     return results
+
+
+# =============================================================================================
+# Escrow
+# =============================================================================================
+#
+# Money path (DESIGN §3): the client's card is charged on the platform account (a PaymentIntent,
+# captured at once). ``payment_intent.succeeded`` -> the ledger moves the client total from the
+# processor balance into the escrow's account. Release moves it on to the tasker's wallet (net
+# of commission) and to platform fee revenue. A refund moves it back out to the processor and
+# Stripe returns it to the card. Every movement is one balanced ledger entry with an
+# idempotency key derived from the escrow (or refund) id, written in the same transaction as
+# the status change, with the escrow row locked.
+
+
+class EscrowError(ApplicationError):
+    status_code = 409
+    default_code = "escrow_conflict"
+
+
+def _limits_check(*, amount: Decimal, currency: str) -> None:
+    from core.money import validate_currency
+
+    validate_currency(currency)
+    if amount < settings.ESCROW_MIN_AMOUNT:
+        raise ValidationError(
+            f"The smallest amount Holdfast can hold in escrow is {settings.ESCROW_MIN_AMOUNT} {currency}.",
+            code="amount_below_minimum",
+            details={"minimum": str(settings.ESCROW_MIN_AMOUNT)},
+        )
+    if amount > settings.ESCROW_MAX_AMOUNT:
+        raise ValidationError(
+            f"The largest amount Holdfast can hold in escrow is {settings.ESCROW_MAX_AMOUNT} {currency}.",
+            code="amount_above_maximum",
+            details={"maximum": str(settings.ESCROW_MAX_AMOUNT)},
+        )
+
+
+def escrow_amount_check(*, amount: Decimal, currency: str) -> None:
+    """Refuse an amount Holdfast could not hold in escrow (used when bidding too, so it fails early)."""
+    _limits_check(amount=amount, currency=currency)
+
+
+def fee_policy_active(*, currency: str) -> FeePolicy:
+    """The active fee policy for ``currency``; version 1 with the default rates is created on first use."""
+    policy = FeePolicy.objects.filter(currency=currency, is_active=True).first()
+    if policy is not None:
+        return policy
+    try:
+        with transaction.atomic():
+            return FeePolicy.objects.create(
+                currency=currency,
+                version=1,
+                client_fee_percent=settings.FEE_DEFAULT_CLIENT_PERCENT,
+                commission_percent=settings.FEE_DEFAULT_COMMISSION_PERCENT,
+            )
+    except IntegrityError:  # created concurrently
+        return FeePolicy.objects.get(currency=currency, is_active=True)
+
+
+@transaction.atomic
+def fee_policy_publish(*, currency: str, actor: User | None, **rates: Decimal | None) -> FeePolicy:
+    """Make a new version of the currency's fee policy the active one. Existing escrows keep theirs."""
+    from core.money import validate_currency
+
+    currency = validate_currency(currency)
+    current = FeePolicy.objects.select_for_update().filter(currency=currency, is_active=True).first()
+    last_version = FeePolicy.objects.filter(currency=currency).aggregate(v=Max("version"))["v"] or 0
+    if current is not None:
+        current.is_active = False
+        current.save(update_fields=["is_active"])
+    policy = FeePolicy(currency=currency, version=last_version + 1, is_active=True, created_by=actor, **rates)
+    try:
+        policy.full_clean()
+    except DjangoValidationError as exc:
+        raise ValidationError(" ".join(exc.messages), code="fee_policy_invalid", details=exc.message_dict)
+    policy.save()
+    return policy
+
+
+def _event(
+    escrow: Escrow,
+    kind: str,
+    *,
+    actor: User | None = None,
+    from_status: str = "",
+    to_status: str = "",
+    amount: Decimal | None = None,
+    reason: str = "",
+    stripe_event_id: str = "",
+) -> EscrowEvent:
+    return EscrowEvent.objects.create(
+        escrow=escrow,
+        kind=kind,
+        actor=actor,
+        from_status=from_status,
+        to_status=to_status,
+        amount=amount,
+        reason=reason[:500],
+        stripe_event_id=stripe_event_id,
+    )
+
+
+def _lock(escrow_id: int) -> Escrow:
+    return Escrow.objects.select_for_update().get(pk=escrow_id)
+
+
+def _escrow_account(escrow: Escrow):
+    from wallets.services import escrow_account_get_or_create
+
+    return escrow_account_get_or_create(escrow=escrow, currency=escrow.currency, client=escrow.client, tasker=escrow.tasker)
+
+
+def _platform(kind: str, currency: str):
+    from wallets.services import platform_account
+
+    return platform_account(kind=kind, currency=currency)
+
+
+def _require_party(escrow: Escrow, actor: User, *, client_only: bool = False) -> None:
+    parties = {escrow.client_id} if client_only else {escrow.client_id, escrow.tasker_id}
+    if actor.pk not in parties:
+        raise NotFound("No such escrow.", code="escrow_not_found")
+
+
+def escrow_create(*, offer: Offer, actor: User) -> Escrow:
+    """Create the escrow for an accepted offer, priced with the active fee policy.
+
+    Called by ``marketplace.services.offer_accept`` inside its transaction (task and offer
+    locked). Refuses amounts outside the limits and clients over their daily limit, which makes
+    the accept fail as a whole. A second call for the same offer returns the first escrow.
+    """
+    existing = Escrow.objects.filter(offer=offer).first()
+    if existing is not None:
+        return existing
+    currency = str(offer.amount.currency)
+    amount = offer.amount.amount
+    _limits_check(amount=amount, currency=currency)
+    task = offer.task
+    client = task.client
+    # Serialise one client's escrow creations so two accepts cannot both slip under the limit.
+    User.objects.select_for_update().filter(pk=client.pk).first()
+    since = timezone.now() - timedelta(days=1)
+    committed_today = (
+        Escrow.objects.filter(client=client, currency=currency, created_at__gte=since)
+        .exclude(status=Escrow.Status.CANCELLED)
+        .aggregate(total=Sum("client_total"))["total"]
+        or Decimal(0)
+    )
+    policy = fee_policy_active(currency=currency)
+    breakdown = fee_breakdown(amount=amount, currency=currency, rules=policy.rules)
+    if committed_today + breakdown.client_total > settings.ESCROW_DAILY_LIMIT:
+        raise ValidationError(
+            f"This would take your escrow payments in the last 24 hours over {settings.ESCROW_DAILY_LIMIT} {currency}. "
+            "Try again later or contact support.",
+            code="daily_limit_exceeded",
+            details={"limit": str(settings.ESCROW_DAILY_LIMIT), "used": str(committed_today)},
+        )
+    escrow = Escrow.objects.create(
+        task=task,
+        offer=offer,
+        client=client,
+        tasker=offer.tasker,
+        currency=currency,
+        amount=breakdown.amount,
+        client_fee=breakdown.client_fee,
+        commission=breakdown.commission,
+        tasker_net=breakdown.tasker_net,
+        client_total=breakdown.client_total,
+        fee_policy=policy,
+        review_window=settings.ESCROW_REVIEW_WINDOW,
+    )
+    _escrow_account(escrow)
+    _event(escrow, EscrowEvent.Kind.CREATED, actor=actor, to_status=escrow.status, amount=escrow.client_total)
+    return escrow
+
+
+@dataclass(frozen=True)
+class Checkout:
+    escrow: Escrow
+    client_secret: str
+    publishable_key: str
+    payment_intent_id: str
+
+
+def escrow_checkout_start(*, escrow: Escrow, actor: User) -> Checkout:
+    """Make sure the escrow has its PaymentIntent and return what a browser or app needs to pay.
+
+    Only the client may call it, while the escrow awaits payment. Calling it again returns the
+    same PaymentIntent: its Idempotency-Key is derived from the escrow id.
+    """
+    _require_party(escrow, actor, client_only=True)
+    escrow.refresh_from_db()
+    if escrow.status != Escrow.Status.AWAITING_PAYMENT:
+        raise EscrowError("This escrow is not waiting for a payment.", code="escrow_not_awaiting_payment")
+    pi = stripe_gateway.payment_intent_create(
+        amount=escrow.money("client_total"),
+        key=stripe_gateway.idempotency_key("escrow", escrow.pk, "payment-intent"),
+        transfer_group=f"escrow-{escrow.pk}",
+        metadata={"escrow_id": str(escrow.pk), "task_id": str(escrow.task_id)},
+        description=f"Holdfast escrow #{escrow.pk}: {escrow.task.title[:80]}",
+    )
+    with transaction.atomic():
+        locked = _lock(escrow.pk)
+        if not locked.payment_intent_id:
+            locked.payment_intent_id = pi.id
+            locked.save(update_fields=["payment_intent_id", "updated_at"])
+            _event(locked, EscrowEvent.Kind.PAYMENT_STARTED, actor=actor, amount=locked.client_total)
+    return Checkout(
+        escrow=locked,
+        client_secret=pi.client_secret,
+        publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
+        payment_intent_id=pi.id,
+    )
+
+
+@dataclass(frozen=True)
+class PaymentAttempt:
+    status: str  # "succeeded" | "requires_action" | "processing"
+    redirect_url: str = ""
+
+
+def escrow_payment_confirm(*, escrow: Escrow, actor: User, payment_method: str, return_url: str) -> PaymentAttempt:
+    """Confirm the escrow's PaymentIntent with a payment method (test cards, saved cards).
+
+    A decline is recorded on the escrow (reason shown, retry possible) and raised as
+    ``card_declined``. Success is not yet "funded": the escrow is funded when Stripe's
+    ``payment_intent.succeeded`` arrives. Each attempt has its own Idempotency-Key, so a
+    double-submitted form confirms once.
+    """
+    checkout = escrow_checkout_start(escrow=escrow, actor=actor)
+    with transaction.atomic():
+        locked = _lock(escrow.pk)
+        locked.payment_attempts += 1
+        locked.save(update_fields=["payment_attempts", "updated_at"])
+        attempt = locked.payment_attempts
+    try:
+        pi = stripe_gateway.payment_intent_confirm(
+            checkout.payment_intent_id,
+            payment_method=payment_method,
+            key=stripe_gateway.idempotency_key("escrow", escrow.pk, "confirm", attempt),
+            return_url=return_url,
+        )
+    except stripe_gateway.PaymentError as exc:
+        escrow_payment_failure_record(escrow=escrow, message=exc.message, code=exc.details.get("decline_code", exc.code))
+        raise
+    if pi.status == "requires_action":
+        with transaction.atomic():
+            _event(_lock(escrow.pk), EscrowEvent.Kind.PAYMENT_ACTION_REQUIRED, actor=actor)
+        return PaymentAttempt(status="requires_action", redirect_url=pi.next_action.redirect_to_url.url)
+    if pi.status == "requires_payment_method" and pi.last_payment_error:
+        message = pi.last_payment_error.get("message") or "The payment failed."
+        escrow_payment_failure_record(escrow=escrow, message=message, code=pi.last_payment_error.get("code", ""))
+        raise stripe_gateway.PaymentError(message, code="card_declined")
+    return PaymentAttempt(status=pi.status)
+
+
+@transaction.atomic
+def escrow_payment_failure_record(*, escrow: Escrow, message: str, code: str, stripe_event_id: str = "") -> Escrow:
+    """Remember why the last payment attempt failed, so the checkout page can say so."""
+    escrow = _lock(escrow.pk)
+    if escrow.status != Escrow.Status.AWAITING_PAYMENT:
+        return escrow
+    if stripe_event_id and escrow.events.filter(stripe_event_id=stripe_event_id).exists():
+        return escrow
+    escrow.last_payment_error = message[:500]
+    escrow.last_payment_error_code = (code or "")[:64]
+    escrow.save(update_fields=["last_payment_error", "last_payment_error_code", "updated_at"])
+    _event(escrow, EscrowEvent.Kind.PAYMENT_FAILED, reason=message, stripe_event_id=stripe_event_id)
+    return escrow
+
+
+def escrow_fund_from_stripe(*, payment_intent_id: str, stripe_event_id: str = "") -> Escrow | None:
+    """Fund the escrow whose PaymentIntent succeeded. Called by the webhook task.
+
+    The PaymentIntent is re-read from Stripe (the webhook payload is not trusted) and must
+    have succeeded for exactly the escrow's client total. Called any number of times, in any
+    order with other events, it funds once: the ledger entry's key is ``escrow:<id>:funding``.
+    """
+    pi = stripe_gateway.payment_intent_retrieve(payment_intent_id)
+    escrow_id = (pi.metadata or {}).get("escrow_id")
+    if pi.status != "succeeded" or not escrow_id:
+        return None
+    with transaction.atomic():
+        escrow = Escrow.objects.select_for_update().filter(pk=escrow_id).first()
+        if escrow is None:
+            logger.error("PaymentIntent %s names escrow %s, which does not exist", pi.id, escrow_id)
+            return None
+        if escrow.funded_at is not None:
+            return escrow  # already funded: a duplicate or late event changes nothing
+        paid = stripe_gateway.money_from_stripe(pi.amount_received or pi.amount, pi.currency)
+        if paid != escrow.money("client_total"):
+            logger.error("PaymentIntent %s paid %s, escrow %s expects %s", pi.id, paid, escrow.pk, escrow.client_total)
+            _event(escrow, EscrowEvent.Kind.PAYMENT_FAILED, reason=f"Amount mismatch: {paid}", stripe_event_id=stripe_event_id)
+            return escrow
+        from wallets.models import JournalEntry, LedgerAccount
+        from wallets.services import ledger_post
+
+        ledger_post(
+            idempotency_key=f"escrow:{escrow.pk}:funding",
+            kind=JournalEntry.Kind.ESCROW_FUNDING,
+            reference=escrow,
+            lines=[
+                (_platform(LedgerAccount.Kind.PROCESSOR_BALANCE, escrow.currency), -escrow.client_total),
+                (_escrow_account(escrow), escrow.client_total),
+            ],
+            actor=None,
+            memo=f"Card payment {pi.id}",
+        )
+        late = escrow.status == Escrow.Status.CANCELLED
+        from_status = escrow.status
+        escrow.funded_at = timezone.now()
+        escrow.payment_intent_id = pi.id
+        escrow.charge_id = pi.latest_charge if isinstance(pi.latest_charge, str) else (pi.latest_charge or {}).get("id", "")
+        escrow.last_payment_error = ""
+        escrow.last_payment_error_code = ""
+        if not late:
+            escrow.status = Escrow.Status.FUNDED
+        escrow.save()
+        _event(
+            escrow,
+            EscrowEvent.Kind.FUNDED,
+            from_status=from_status,
+            to_status=escrow.status,
+            amount=escrow.client_total,
+            stripe_event_id=stripe_event_id,
+        )
+        if not late:
+            from marketplace.services import task_funded
+
+            task_funded(task=escrow.task)
+            transaction.on_commit(lambda: _notify_funded(escrow.pk))
+    if late:
+        # Paid after it was cancelled (expired, or the client gave up mid-payment): the money goes back.
+        logger.warning("Escrow %s was paid after it was cancelled; refunding", escrow.pk)
+        _late_payment_refund(escrow)
+    return escrow
+
+
+def _late_payment_refund(escrow: Escrow) -> None:
+    refund = _refund_reserve(escrow=escrow, amount=None, actor=None, reason="Paid after the escrow was cancelled", allow=True)
+    _refund_execute(refund)
+
+
+def _notify_funded(escrow_id: int) -> None:
+    escrow = Escrow.objects.select_related("task", "client", "tasker").get(pk=escrow_id)
+    link = f"{settings.SITE_URL}/tasks/{escrow.task_id}/"
+    send_mail(
+        f"Payment held in escrow for “{escrow.task.title}”",
+        f"{escrow.client_total} {escrow.currency} is now held by Holdfast for this task. "
+        f"The tasker can start; the money is released when you approve the work.\n\n{link}",
+        None,
+        [escrow.client.email],
+    )
+    send_mail(
+        f"You can start “{escrow.task.title}”",
+        f"The client's payment is held in escrow. When you deliver and the client approves, "
+        f"{escrow.tasker_net} {escrow.currency} goes to your Holdfast wallet.\n\n{link}",
+        None,
+        [escrow.tasker.email],
+    )
+
+
+# --- Delivery and the review window ------------------------------------------------------------
+
+
+def escrow_for_task(task) -> Escrow | None:
+    return Escrow.objects.filter(task=task).exclude(status=Escrow.Status.CANCELLED).order_by("-created_at").first()
+
+
+def escrow_delivery_record(*, task, actor: User) -> Escrow | None:
+    """The tasker delivered: the review window starts; the escrow releases itself when it ends."""
+    escrow = escrow_for_task(task)
+    if escrow is None:
+        return None
+    escrow = _lock(escrow.pk)
+    if escrow.status != Escrow.Status.FUNDED:
+        return escrow
+    escrow.release_due_at = timezone.now() + escrow.review_window
+    escrow.save(update_fields=["release_due_at", "updated_at"])
+    _event(escrow, EscrowEvent.Kind.DELIVERED, actor=actor, reason=f"Releases automatically on {escrow.release_due_at:%Y-%m-%d %H:%M} UTC")
+    return escrow
+
+
+def escrow_changes_requested_record(*, task, actor: User, reason: str) -> Escrow | None:
+    """The client asked for changes: the review window stops until the next delivery."""
+    escrow = escrow_for_task(task)
+    if escrow is None:
+        return None
+    escrow = _lock(escrow.pk)
+    if escrow.status != Escrow.Status.FUNDED:
+        return escrow
+    escrow.release_due_at = None
+    escrow.save(update_fields=["release_due_at", "updated_at"])
+    _event(escrow, EscrowEvent.Kind.CHANGES_REQUESTED, actor=actor, reason=reason)
+    return escrow
+
+
+# --- Release ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def escrow_release(*, escrow: Escrow, actor: User | None, reason: str, from_dispute: bool = False) -> Escrow:
+    """Pay the tasker: what is held moves to the tasker's wallet (net) and to platform fee revenue.
+
+    Callers: the client approving, the review-window sweeper (``actor=None``), Support forcing a
+    release, a dispute ruling (``from_dispute=True``). Exactly once: the row is locked, a released
+    escrow is returned as it is, and the ledger key is ``escrow:<id>:release``.
+    """
+    escrow = _lock(escrow.pk)
+    if escrow.status == Escrow.Status.RELEASED:
+        return escrow
+    allowed = {Escrow.Status.FUNDED} | ({Escrow.Status.DISPUTED} if from_dispute else set())
+    if escrow.status not in allowed:
+        raise EscrowError(
+            "Only an escrow holding the client's payment can be released."
+            if escrow.status == Escrow.Status.AWAITING_PAYMENT
+            else f"This escrow is {escrow.get_status_display().lower()} and cannot be released.",
+            code="escrow_not_funded" if escrow.status == Escrow.Status.AWAITING_PAYMENT else "escrow_not_releasable",
+        )
+    if escrow.refunds.filter(status=EscrowRefund.Status.PENDING).exists():
+        raise EscrowError("A refund is being processed; try again in a moment.", code="refund_in_progress")
+    held = escrow.client_total - escrow.refunded_amount
+    split = release_split(breakdown=escrow.breakdown, refunded=escrow.refunded_amount)
+    from wallets.models import JournalEntry, LedgerAccount
+    from wallets.services import ledger_post, wallet_account_get_or_create
+
+    lines = [(_escrow_account(escrow), -held)]
+    if split.tasker_net:
+        lines.append((wallet_account_get_or_create(user=escrow.tasker, currency=escrow.currency), split.tasker_net))
+    if split.platform_revenue:
+        lines.append((_platform(LedgerAccount.Kind.PLATFORM_FEE_REVENUE, escrow.currency), split.platform_revenue))
+    if held:
+        ledger_post(
+            idempotency_key=f"escrow:{escrow.pk}:release",
+            kind=JournalEntry.Kind.ESCROW_RELEASE,
+            reference=escrow,
+            lines=lines,
+            actor=actor,
+            memo=reason,
+        )
+    from_status = escrow.status
+    escrow.status = Escrow.Status.RELEASED
+    escrow.released_at = timezone.now()
+    escrow.released_to_tasker = split.tasker_net
+    escrow.release_due_at = None
+    escrow.save()
+    _event(escrow, EscrowEvent.Kind.RELEASED, actor=actor, from_status=from_status, to_status=escrow.status, amount=split.tasker_net, reason=reason)
+    from marketplace.services import task_released
+
+    task_released(task=escrow.task)
+    return escrow
+
+
+def escrow_approve(*, escrow: Escrow, actor: User) -> Escrow:
+    """The client approves the work: release now. Only the client; only once work was delivered."""
+    _require_party(escrow, actor, client_only=True)
+    return escrow_release(escrow=escrow, actor=actor, reason="Approved by the client")
+
+
+def escrows_release_due(*, now: datetime | None = None, batch_size: int | None = None) -> int:
+    """Release every funded escrow whose review window has ended. Returns how many it released.
+
+    Safe with several workers at once: each batch takes its rows with
+    ``SELECT … FOR UPDATE SKIP LOCKED``, so workers share the work instead of queueing on it,
+    and a row another worker (or the client's approval) holds is simply skipped.
+    """
+    now = now or timezone.now()
+    batch_size = batch_size or settings.ESCROW_RELEASE_BATCH_SIZE
+    released = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                Escrow.objects.select_for_update(skip_locked=True)
+                .filter(status=Escrow.Status.FUNDED, release_due_at__lte=now)
+                .order_by("release_due_at", "pk")[:batch_size]
+            )
+            for escrow in due:
+                try:
+                    with transaction.atomic():
+                        escrow_release(escrow=escrow, actor=None, reason="Review window ended with no objection")
+                        released += 1
+                except ApplicationError as exc:
+                    logger.warning("Escrow %s not released by the sweeper: %s", escrow.pk, exc)
+        if len(due) < batch_size:
+            return released
+
+
+# --- Refunds ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def _refund_reserve(*, escrow: Escrow, amount: Decimal | None, actor: User | None, reason: str, allow: bool = False) -> EscrowRefund:
+    """Take the refund out of the escrow in the ledger and record it as pending, before Stripe is asked.
+
+    Reserving first means a release running at the same time sees the smaller held amount,
+    so the same money can never be both refunded and paid to the tasker.
+    """
+    escrow = _lock(escrow.pk)
+    if escrow.status not in (Escrow.Status.FUNDED, Escrow.Status.DISPUTED) and not (allow and escrow.funded_at):
+        raise EscrowError(
+            "Only an escrow holding the client's payment can be refunded.",
+            code="escrow_not_funded" if escrow.status == Escrow.Status.AWAITING_PAYMENT else "escrow_not_refundable",
+        )
+    held = escrow.client_total - escrow.refunded_amount
+    amount = held if amount is None else quantize(Decimal(amount), escrow.currency)
+    if amount <= 0:
+        raise ValidationError("The refund must be more than zero.", code="amount_not_positive")
+    if amount > held:
+        raise ValidationError(
+            f"At most {held} {escrow.currency} can be refunded from this escrow.",
+            code="refund_exceeds_held",
+            details={"held": str(held)},
+        )
+    refund = EscrowRefund.objects.create(escrow=escrow, amount=amount, reason=reason[:500] or "Refund", actor=actor)
+    from wallets.models import JournalEntry, LedgerAccount
+    from wallets.services import ledger_post
+
+    ledger_post(
+        idempotency_key=f"escrow-refund:{refund.pk}",
+        kind=JournalEntry.Kind.ESCROW_REFUND,
+        reference=escrow,
+        lines=[
+            (_escrow_account(escrow), -amount),
+            (_platform(LedgerAccount.Kind.PROCESSOR_BALANCE, escrow.currency), amount),
+        ],
+        actor=actor,
+        memo=reason,
+    )
+    escrow.refunded_amount += amount
+    escrow.save(update_fields=["refunded_amount", "updated_at"])
+    return refund
+
+
+def _refund_execute(refund: EscrowRefund) -> EscrowRefund:
+    escrow = refund.escrow
+    try:
+        stripe_refund = stripe_gateway.refund_create(
+            payment_intent_id=escrow.payment_intent_id,
+            amount=Money(refund.amount, escrow.currency),
+            key=stripe_gateway.idempotency_key("escrow-refund", refund.pk),
+            metadata={"escrow_id": str(escrow.pk), "escrow_refund_id": str(refund.pk)},
+        )
+    except stripe_gateway.PaymentError as exc:
+        _refund_fail(refund=refund, message=exc.message)
+        raise
+    return _refund_complete(refund=refund, stripe_refund_id=stripe_refund.id)
+
+
+@transaction.atomic
+def _refund_complete(*, refund: EscrowRefund, stripe_refund_id: str, stripe_event_id: str = "") -> EscrowRefund:
+    escrow = _lock(refund.escrow_id)
+    refund = EscrowRefund.objects.select_for_update().get(pk=refund.pk)
+    if refund.status == EscrowRefund.Status.SUCCEEDED:
+        return refund
+    refund.status = EscrowRefund.Status.SUCCEEDED
+    refund.stripe_refund_id = stripe_refund_id
+    refund.completed_at = timezone.now()
+    refund.save()
+    from_status = escrow.status
+    full = escrow.refunded_amount >= escrow.client_total
+    if full and escrow.status in (Escrow.Status.FUNDED, Escrow.Status.DISPUTED):
+        escrow.status = Escrow.Status.REFUNDED
+        escrow.refunded_at = refund.completed_at
+        escrow.release_due_at = None
+        escrow.save()
+        from marketplace.services import task_refunded
+
+        task_refunded(task=escrow.task)
+    _event(
+        escrow,
+        EscrowEvent.Kind.REFUNDED if full else EscrowEvent.Kind.PARTIALLY_REFUNDED,
+        actor=refund.actor,
+        from_status=from_status,
+        to_status=escrow.status,
+        amount=refund.amount,
+        reason=refund.reason,
+        stripe_event_id=stripe_event_id,
+    )
+    return refund
+
+
+@transaction.atomic
+def _refund_fail(*, refund: EscrowRefund, message: str) -> None:
+    """Stripe refused the refund: put the money back into the escrow, visibly."""
+    escrow = _lock(refund.escrow_id)
+    refund = EscrowRefund.objects.select_for_update().get(pk=refund.pk)
+    if refund.status != EscrowRefund.Status.PENDING:
+        return
+    from wallets.models import JournalEntry, LedgerAccount
+    from wallets.services import ledger_post
+
+    ledger_post(
+        idempotency_key=f"escrow-refund:{refund.pk}:reversal",
+        kind=JournalEntry.Kind.ESCROW_REFUND,
+        reference=escrow,
+        lines=[
+            (_platform(LedgerAccount.Kind.PROCESSOR_BALANCE, escrow.currency), -refund.amount),
+            (_escrow_account(escrow), refund.amount),
+        ],
+        actor=None,
+        memo=f"Refund failed: {message}",
+    )
+    escrow.refunded_amount -= refund.amount
+    escrow.save(update_fields=["refunded_amount", "updated_at"])
+    refund.status = EscrowRefund.Status.FAILED
+    refund.failure_message = message[:500]
+    refund.completed_at = timezone.now()
+    refund.save()
+
+
+def escrow_refund(*, escrow: Escrow, amount: Decimal | None, actor: User | None, reason: str) -> EscrowRefund:
+    """Refund the client, in full (``amount=None``) or in part, through Stripe and the ledger.
+
+    For Finance (admin) and for a client cancelling before delivery. The refund row is created
+    first and its id keys both the Stripe refund and the ledger entry, so a retry refunds once.
+    A full refund ends the escrow (``refunded``) and cancels the task; after a partial one the
+    escrow stays funded and a later release pays the tasker on what is left (see
+    ``payments.fees.release_split`` for how the fees are unwound).
+    """
+    if not reason.strip():
+        raise ValidationError("Give a reason for the refund.", code="reason_required")
+    refund = _refund_reserve(escrow=escrow, amount=amount, actor=actor, reason=reason)
+    return _refund_execute(refund)
+
+
+def refund_confirm_from_stripe(*, charge_id: str, stripe_event_id: str = "") -> int:
+    """``charge.refunded``: complete any of our refunds Stripe reports done that we have not marked yet."""
+    charge = stripe_gateway.charge_retrieve(charge_id)
+    confirmed = 0
+    for stripe_refund in stripe_gateway.refunds_for_charge(charge.id):
+        refund_id = (stripe_refund.metadata or {}).get("escrow_refund_id")
+        if not refund_id or stripe_refund.status != "succeeded":
+            continue
+        refund = EscrowRefund.objects.filter(pk=refund_id).first()
+        if refund is not None and refund.status == EscrowRefund.Status.PENDING:
+            _refund_complete(refund=refund, stripe_refund_id=stripe_refund.id, stripe_event_id=stripe_event_id)
+            confirmed += 1
+    return confirmed
+
+
+# --- Cancelling and expiring --------------------------------------------------------------------
+
+
+def escrow_cancel(*, escrow: Escrow, actor: User | None, reason: str) -> Escrow:
+    """Cancel: an unpaid escrow is closed (its PaymentIntent cancelled); a funded one before delivery
+    is refunded in full. Only the client (or the system, ``actor=None``)."""
+    if actor is not None:
+        _require_party(escrow, actor, client_only=True)
+    escrow.refresh_from_db()
+    if escrow.status == Escrow.Status.CANCELLED:
+        return escrow
+    if escrow.status == Escrow.Status.FUNDED:
+        if escrow.release_due_at is not None:
+            raise EscrowError(
+                "The work was delivered: approve it, ask for changes, or open a dispute.", code="escrow_delivered"
+            )
+        escrow_refund(escrow=escrow, amount=None, actor=actor, reason=reason or "Cancelled by the client before delivery")
+        escrow.refresh_from_db()
+        return escrow
+    if escrow.status != Escrow.Status.AWAITING_PAYMENT:
+        raise EscrowError(f"This escrow is {escrow.get_status_display().lower()} and cannot be cancelled.", code="escrow_not_cancellable")
+    if escrow.payment_intent_id:
+        pi = stripe_gateway.payment_intent_retrieve(escrow.payment_intent_id)
+        if pi.status == "succeeded":
+            escrow_fund_from_stripe(payment_intent_id=pi.id)
+            raise EscrowError(
+                "The payment has just gone through, so the escrow is funded. Cancel again to get a full refund.",
+                code="escrow_just_funded",
+            )
+        if pi.status not in ("canceled",):
+            stripe_gateway.payment_intent_cancel(pi.id, key=stripe_gateway.idempotency_key("escrow", escrow.pk, "cancel"))
+    with transaction.atomic():
+        escrow = _lock(escrow.pk)
+        if escrow.status != Escrow.Status.AWAITING_PAYMENT:
+            return escrow
+        escrow.status = Escrow.Status.CANCELLED
+        escrow.cancelled_at = timezone.now()
+        escrow.save()
+        _event(escrow, EscrowEvent.Kind.CANCELLED, actor=actor, from_status=Escrow.Status.AWAITING_PAYMENT, to_status=escrow.status, reason=reason)
+    return escrow
+
+
+def escrows_expire_unfunded(*, now: datetime | None = None) -> int:
+    """Cancel escrows still unpaid after ``ESCROW_PAYMENT_EXPIRY``; their tasks reopen for offers."""
+    now = now or timezone.now()
+    expired = 0
+    for escrow in Escrow.objects.filter(status=Escrow.Status.AWAITING_PAYMENT, created_at__lte=now - settings.ESCROW_PAYMENT_EXPIRY):
+        try:
+            escrow_cancel(escrow=escrow, actor=None, reason="Not paid in time")
+            from marketplace.services import task_payment_expired
+
+            task_payment_expired(task=escrow.task)
+            expired += 1
+        except ApplicationError as exc:
+            logger.info("Escrow %s not expired: %s", escrow.pk, exc)
+    return expired
+
+
+def escrows_flag_stale(*, now: datetime | None = None) -> int:
+    """Flag to Support escrows funded longer than ``ESCROW_STALE_AFTER`` with no delivery."""
+    now = now or timezone.now()
+    flagged = 0
+    stale = Escrow.objects.filter(
+        status=Escrow.Status.FUNDED,
+        funded_at__lte=now - settings.ESCROW_STALE_AFTER,
+        release_due_at__isnull=True,
+        stale_flagged_at__isnull=True,
+    )
+    for escrow in stale:
+        with transaction.atomic():
+            escrow = _lock(escrow.pk)
+            if escrow.stale_flagged_at is None:
+                escrow.stale_flagged_at = now
+                escrow.save(update_fields=["stale_flagged_at", "updated_at"])
+                _event(escrow, EscrowEvent.Kind.STALE_FLAGGED, reason="Funded for a long time with no delivery")
+                flagged += 1
+    return flagged
+
+
+def escrow_payment_failure_from_stripe(*, payment_intent_id: str, stripe_event_id: str = "") -> Escrow | None:
+    """``payment_intent.payment_failed``: re-read the PaymentIntent and record why it failed."""
+    pi = stripe_gateway.payment_intent_retrieve(payment_intent_id)
+    escrow_id = (pi.metadata or {}).get("escrow_id")
+    escrow = Escrow.objects.filter(pk=escrow_id).first() if escrow_id else None
+    if escrow is None or pi.status == "succeeded" or not pi.last_payment_error:
+        return escrow
+    error = pi.last_payment_error
+    return escrow_payment_failure_record(
+        escrow=escrow,
+        message=error.get("message") or "The payment failed.",
+        code=error.get("decline_code") or error.get("code") or "",
+        stripe_event_id=stripe_event_id,
+    )

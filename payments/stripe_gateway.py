@@ -276,6 +276,10 @@ def refund_create(
     )
 
 
+def refunds_for_charge(charge_id: str) -> list[StripeObject]:
+    return list(_call(stripe.Refund.list, charge=charge_id, limit=100, **_opts()).data)
+
+
 # --- Moving money to taskers ----------------------------------------------------------------
 
 

@@ -126,6 +126,17 @@ HOLDFAST_CURRENCIES = env.list("HOLDFAST_CURRENCIES", default=["USD", "EUR", "GB
 CURRENCIES = HOLDFAST_CURRENCIES
 DEFAULT_CURRENCY = HOLDFAST_CURRENCIES[0]
 
+# --- Escrow -----------------------------------------------------------------------------
+ESCROW_REVIEW_WINDOW = timedelta(days=env.int("HOLDFAST_ESCROW_REVIEW_DAYS", default=7))
+ESCROW_PAYMENT_EXPIRY = timedelta(days=env.int("HOLDFAST_ESCROW_PAYMENT_EXPIRY_DAYS", default=7))
+ESCROW_STALE_AFTER = timedelta(days=env.int("HOLDFAST_ESCROW_STALE_DAYS", default=30))
+ESCROW_MIN_AMOUNT = env.decimal("HOLDFAST_ESCROW_MIN_AMOUNT", default="5.00")
+ESCROW_MAX_AMOUNT = env.decimal("HOLDFAST_ESCROW_MAX_AMOUNT", default="10000.00")
+ESCROW_DAILY_LIMIT = env.decimal("HOLDFAST_ESCROW_DAILY_LIMIT", default="25000.00")  # per client, per currency
+ESCROW_RELEASE_BATCH_SIZE = env.int("HOLDFAST_ESCROW_RELEASE_BATCH_SIZE", default=200)
+FEE_DEFAULT_CLIENT_PERCENT = env.decimal("HOLDFAST_FEE_CLIENT_PERCENT", default="5.00")
+FEE_DEFAULT_COMMISSION_PERCENT = env.decimal("HOLDFAST_FEE_COMMISSION_PERCENT", default="20.00")
+
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -171,7 +182,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "escrows-release-due": {"task": "payments.tasks.escrows_release_due", "schedule": 60.0},
+    "escrows-expire-unfunded": {"task": "payments.tasks.escrows_expire_unfunded", "schedule": 3600.0},
+    "escrows-flag-stale": {"task": "payments.tasks.escrows_flag_stale", "schedule": 6 * 3600.0},
+}
 
 # --- Stripe / dj-stripe -----------------------------------------------------------------
 # No secret key: the app talks to the Stripe emulator (stripe_emulator/) through the same

@@ -17,3 +17,6 @@ CACHES["default"]["KEY_PREFIX"] = "holdfast-test"  # noqa: F405
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": "1000/min", "user": "1000/min", "auth": "5/min"}  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
+# Tasks run in the calling thread unless a test starts a real worker (see conftest.celery_worker).
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
