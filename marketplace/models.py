@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from djmoney.models.fields import MoneyField
 
 
@@ -86,6 +87,9 @@ class Task(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        return reverse("marketplace:task_detail", kwargs={"pk": self.pk})
+
     @property
     def currency(self) -> str:
         return str(self.budget.currency)
@@ -161,3 +165,7 @@ class TaskEvent(models.Model):
     def __str__(self) -> str:
         subject = f"offer {self.offer_id}" if self.offer_id else f"task {self.task_id}"
         return f"{subject}: {self.from_status or '—'} → {self.to_status}"
+
+    @property
+    def to_label(self) -> str:
+        return self.to_status.replace("_", " ").capitalize()
