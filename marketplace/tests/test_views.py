@@ -190,3 +190,19 @@ def test_my_tasks_and_my_offers(client):
     response = client.get(reverse("marketplace:my_tasks"))
     assert "Paint fence" in response.content.decode()
     assert response.context["page"].object_list[0].offer_count == 1
+
+
+def test_admin_pages_render(client):
+    from accounts.tests.factories import UserFactory
+
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    offer = OfferFactory()
+    client.force_login(staff)
+    for url in [
+        reverse("admin:marketplace_task_changelist"),
+        reverse("admin:marketplace_task_changelist") + "?q=example.com&status=open&budget_currency=USD",
+        reverse("admin:marketplace_task_change", args=[offer.task_id]),
+        reverse("admin:marketplace_offer_changelist"),
+        reverse("admin:marketplace_offer_change", args=[offer.pk]),
+    ]:
+        assert client.get(url).status_code == 200, url
