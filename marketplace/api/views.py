@@ -1,0 +1,282 @@
+"""Marketplace REST API: one view per endpoint, thin, calling services and selectors.
+
+Object access goes through the visibility selectors, so another user's private task or offer
+is a 404, never a 403.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import Pagination
+from marketplace import selectors, services
+from marketplace.api.serializers import (
+    MoneyInputSerializer,
+    MoneyPatchSerializer,
+    OfferOutputSerializer,
+    TaskOutputSerializer,
+)
+from marketplace.models import Offer, Task
+
+ERROR = OpenApiResponse(description='Error: {"error": {"code", "message", "details"}}')
+REFUSALS = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR}
+
+
+def _paginated(request: Request, view: APIView, queryset, serializer_class) -> Response:
+    paginator = Pagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
+def _task(request: Request, pk: int) -> Task:
+    return selectors.task_get_visible(task_id=pk, user=request.user)
+
+
+def _task_response(task: Task) -> Response:
+    return Response(TaskOutputSerializer(task).data)
+
+
+# --- tasks --------------------------------------------------------------------------------------
+
+
+class TaskListApi(APIView):
+    class TaskFilterInput(serializers.Serializer):
+        q = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        category = serializers.ChoiceField(required=False, allow_blank=True, choices=Task.Category.choices)
+        currency = serializers.CharField(required=False, allow_blank=True, max_length=10)
+        min_budget = serializers.CharField(required=False, allow_blank=True, max_length=20)
+        max_budget = serializers.CharField(required=False, allow_blank=True, max_length=20)
+        ordering = serializers.ChoiceField(
+            required=False, allow_blank=True, choices=list(selectors.TASK_ORDERINGS), default="newest"
+        )
+
+    class TaskCreateInput(serializers.Serializer):
+        title = serializers.CharField(allow_blank=True, max_length=500)
+        description = serializers.CharField(allow_blank=True, max_length=10000)
+        category = serializers.CharField()
+        budget = MoneyInputSerializer()
+
+    def get_permissions(self):
+        if self.request.method == "GET":
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    @extend_schema(
+        parameters=[TaskFilterInput],
+        responses={200: TaskOutputSerializer(many=True), 400: ERROR},
+        summary="Browse open tasks",
+        auth=[],
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.TaskFilterInput(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        return _paginated(request, self, selectors.task_list_open(**filters.validated_data), TaskOutputSerializer)
+
+    @extend_schema(request=TaskCreateInput, responses={201: TaskOutputSerializer, **REFUSALS}, summary="Post a task")
+    def post(self, request: Request) -> Response:
+        data = self.TaskCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        task = services.task_post(
+            client=request.user,
+            title=fields["title"],
+            description=fields["description"],
+            category=fields["category"],
+            budget_amount=fields["budget"]["amount"],
+            budget_currency=fields["budget"]["currency"],
+        )
+        return Response(TaskOutputSerializer(task).data, status=status.HTTP_201_CREATED)
+
+
+class TaskMineApi(APIView):
+    @extend_schema(responses={200: TaskOutputSerializer(many=True), 401: ERROR}, summary="Tasks I posted")
+    def get(self, request: Request) -> Response:
+        status_filter = request.query_params.get("status", "")
+        if status_filter not in Task.Status.values:
+            status_filter = ""
+        queryset = selectors.task_list_for_client(client=request.user, status=status_filter)
+        return _paginated(request, self, queryset, TaskOutputSerializer)
+
+
+class TaskDetailApi(APIView):
+    class TaskUpdateInput(serializers.Serializer):
+        title = serializers.CharField(required=False, allow_blank=True, max_length=500)
+        description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+        category = serializers.CharField(required=False)
+        budget = MoneyPatchSerializer(required=False)
+
+    def get_permissions(self):
+        # Open tasks are public; the selector hides everything else from anonymous callers.
+        if self.request.method == "GET":
+            return [AllowAny()]
+        return [IsAuthenticated()]
+
+    @extend_schema(responses={200: TaskOutputSerializer, 404: ERROR}, summary="A task")
+    def get(self, request: Request, pk: int) -> Response:
+        return _task_response(_task(request, pk))
+
+    @extend_schema(
+        request=TaskUpdateInput, responses={200: TaskOutputSerializer, **REFUSALS}, summary="Edit an open task"
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        task = _task(request, pk)
+        data = self.TaskUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        budget = fields.pop("budget", {})
+        task = services.task_update(
+            task=task,
+            actor=request.user,
+            budget_amount=budget.get("amount"),
+            budget_currency=budget.get("currency"),
+            **fields,
+        )
+        return _task_response(selectors.task_get_visible(task_id=task.pk, user=request.user))
+
+
+class TaskCancelApi(APIView):
+    class TaskCancelInput(serializers.Serializer):
+        reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+    @extend_schema(request=TaskCancelInput, responses={200: TaskOutputSerializer, **REFUSALS}, summary="Cancel a task")
+    def post(self, request: Request, pk: int) -> Response:
+        data = self.TaskCancelInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = services.task_cancel(task=_task(request, pk), actor=request.user, **data.validated_data)
+        return _task_response(task)
+
+
+class TaskStartApi(APIView):
+    @extend_schema(request=None, responses={200: TaskOutputSerializer, **REFUSALS}, summary="Start work (tasker)")
+    def post(self, request: Request, pk: int) -> Response:
+        return _task_response(services.task_start(task=_task(request, pk), actor=request.user))
+
+
+class TaskDeliverApi(APIView):
+    class TaskDeliverInput(serializers.Serializer):
+        note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+    @extend_schema(
+        request=TaskDeliverInput, responses={200: TaskOutputSerializer, **REFUSALS}, summary="Mark delivered (tasker)"
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        data = self.TaskDeliverInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = services.task_mark_delivered(task=_task(request, pk), actor=request.user, **data.validated_data)
+        return _task_response(task)
+
+
+class TaskRequestChangesApi(APIView):
+    class TaskRequestChangesInput(serializers.Serializer):
+        reason = serializers.CharField(allow_blank=True, max_length=2000)
+
+    @extend_schema(
+        request=TaskRequestChangesInput,
+        responses={200: TaskOutputSerializer, **REFUSALS},
+        summary="Send delivered work back (client)",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        data = self.TaskRequestChangesInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = services.task_request_changes(task=_task(request, pk), actor=request.user, **data.validated_data)
+        return _task_response(task)
+
+
+class TaskCompleteApi(APIView):
+    @extend_schema(request=None, responses={200: TaskOutputSerializer, **REFUSALS}, summary="Approve the work (client)")
+    def post(self, request: Request, pk: int) -> Response:
+        return _task_response(services.task_complete(task=_task(request, pk), actor=request.user))
+
+
+# --- offers -------------------------------------------------------------------------------------
+
+
+class TaskOffersApi(APIView):
+    class OfferSubmitInput(serializers.Serializer):
+        amount = MoneyInputSerializer()
+        message = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+
+    @extend_schema(
+        responses={200: OfferOutputSerializer(many=True), 401: ERROR, 404: ERROR},
+        summary="Offers on a task (the client sees all, a tasker only their own)",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        task = _task(request, pk)
+        offers = selectors.offer_list_for_task(task=task, user=request.user)
+        return _paginated(request, self, offers, OfferOutputSerializer)
+
+    @extend_schema(
+        request=OfferSubmitInput, responses={201: OfferOutputSerializer, **REFUSALS}, summary="Make an offer (tasker)"
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        task = _task(request, pk)
+        data = self.OfferSubmitInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        offer = services.offer_submit(
+            task=task,
+            tasker=request.user,
+            amount=fields["amount"]["amount"],
+            currency=fields["amount"]["currency"],
+            message=fields["message"],
+        )
+        return Response(OfferOutputSerializer(offer).data, status=status.HTTP_201_CREATED)
+
+
+class OfferMineApi(APIView):
+    @extend_schema(responses={200: OfferOutputSerializer(many=True), 401: ERROR}, summary="Offers I made")
+    def get(self, request: Request) -> Response:
+        status_filter = request.query_params.get("status", "")
+        if status_filter not in Offer.Status.values:
+            status_filter = ""
+        queryset = selectors.offer_list_for_tasker(tasker=request.user, status=status_filter)
+        return _paginated(request, self, queryset, OfferOutputSerializer)
+
+
+def _offer(request: Request, pk: int) -> Offer:
+    return selectors.offer_get_visible(offer_id=pk, user=request.user)
+
+
+class OfferDetailApi(APIView):
+    @extend_schema(responses={200: OfferOutputSerializer, 401: ERROR, 404: ERROR}, summary="An offer")
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(OfferOutputSerializer(_offer(request, pk)).data)
+
+
+class OfferWithdrawApi(APIView):
+    @extend_schema(request=None, responses={200: OfferOutputSerializer, **REFUSALS}, summary="Withdraw my offer")
+    def post(self, request: Request, pk: int) -> Response:
+        offer = services.offer_withdraw(offer=_offer(request, pk), actor=request.user)
+        return Response(OfferOutputSerializer(offer).data)
+
+
+class OfferAcceptApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={200: OfferOutputSerializer, **REFUSALS},
+        summary="Accept an offer (client); the task becomes assigned",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        offer = services.offer_accept(offer=_offer(request, pk), actor=request.user)
+        return Response(OfferOutputSerializer(offer).data)
+
+
+class OfferRejectApi(APIView):
+    class OfferRejectInput(serializers.Serializer):
+        reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+    @extend_schema(
+        request=OfferRejectInput,
+        responses={200: OfferOutputSerializer, **REFUSALS},
+        summary="Decline an offer (client)",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        data = self.OfferRejectInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        offer = services.offer_reject(offer=_offer(request, pk), actor=request.user, **data.validated_data)
+        return Response(OfferOutputSerializer(offer).data)

@@ -1,0 +1,152 @@
+"""Every non-trivial read in the marketplace, including who may see what.
+
+Open tasks are public. A task that is no longer open is visible only to its client and to
+taskers who made an offer on it; for anyone else it does not exist (``NotFound``), so its
+existence is not leaked.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+
+from accounts.models import User
+from core.errors import NotFound, ValidationError
+from core.money import validate_currency
+from marketplace.models import Offer, Task, TaskEvent
+
+TASK_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "newest": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+    "budget": ("budget", "-created_at", "-id"),
+    "-budget": ("-budget", "-created_at", "-id"),
+}
+
+
+def _with_offer_counts(queryset: QuerySet[Task]) -> QuerySet[Task]:
+    return queryset.select_related("client", "client__profile").annotate(
+        offer_count=Count("offers", filter=Q(offers__status=Offer.Status.PENDING), distinct=True)
+    )
+
+
+def _parse_filter_amount(value: object, *, field: str) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        amount = None
+    if amount is None or not amount.is_finite() or amount < 0:
+        raise ValidationError(
+            "Enter the budget filter as a number, like 50.", code="filter_invalid", details={"field": field}
+        )
+    return amount
+
+
+def task_list_open(
+    *,
+    q: str = "",
+    category: str = "",
+    currency: str = "",
+    min_budget: object = None,
+    max_budget: object = None,
+    ordering: str = "newest",
+) -> QuerySet[Task]:
+    """Open tasks for browsing, each annotated with ``offer_count`` (pending offers)."""
+    queryset = Task.objects.filter(status=Task.Status.OPEN)
+    q = (q or "").strip()
+    if q:
+        queryset = queryset.filter(Q(title__icontains=q) | Q(description__icontains=q))
+    if category:
+        if category not in Task.Category.values:
+            raise ValidationError(
+                "Choose one of the listed categories.", code="category_invalid", details={"field": "category"}
+            )
+        queryset = queryset.filter(category=category)
+    if currency:
+        queryset = queryset.filter(budget_currency=validate_currency(currency))
+    minimum = _parse_filter_amount(min_budget, field="min_budget")
+    maximum = _parse_filter_amount(max_budget, field="max_budget")
+    if minimum is not None:
+        queryset = queryset.filter(budget__gte=minimum)
+    if maximum is not None:
+        queryset = queryset.filter(budget__lte=maximum)
+    ordering = ordering or "newest"
+    if ordering not in TASK_ORDERINGS:
+        raise ValidationError(
+            f"Order by one of: {', '.join(TASK_ORDERINGS)}.",
+            code="ordering_invalid",
+            details={"field": "ordering", "choices": list(TASK_ORDERINGS)},
+        )
+    return _with_offer_counts(queryset).order_by(*TASK_ORDERINGS[ordering])
+
+
+def _visible_tasks(user: User | AnonymousUser | None) -> QuerySet[Task]:
+    open_tasks = Q(status=Task.Status.OPEN)
+    if user is None or not user.is_authenticated:
+        return Task.objects.filter(open_tasks)
+    bid_on = Exists(Offer.objects.filter(task=OuterRef("pk"), tasker=user))
+    return Task.objects.filter(open_tasks | Q(client=user) | Q(bid_on))
+
+
+def task_get_visible(*, task_id: int, user: User | AnonymousUser | None) -> Task:
+    """The task if ``user`` may see it, else ``NotFound`` (also for tasks that do not exist)."""
+    task = (
+        _visible_tasks(user)
+        .select_related("client", "client__profile", "accepted_offer", "accepted_offer__tasker")
+        .filter(pk=task_id)
+        .first()
+    )
+    if task is None:
+        raise NotFound("This task does not exist or is not visible to you.", code="task_not_found")
+    return task
+
+
+def offer_list_for_task(*, task: Task, user: User | AnonymousUser | None) -> QuerySet[Offer]:
+    """Offers on ``task`` that ``user`` may see: the client sees all, a tasker only their own."""
+    offers = Offer.objects.filter(task=task).select_related("tasker", "tasker__profile").order_by("created_at", "id")
+    if user is None or not user.is_authenticated:
+        return offers.none()
+    if task.client_id == user.pk:
+        return offers
+    return offers.filter(tasker=user)
+
+
+def offer_get_visible(*, offer_id: int, user: User) -> Offer:
+    """The offer if ``user`` made it or owns its task, else ``NotFound``."""
+    offer = (
+        Offer.objects.select_related("task", "task__client", "tasker", "tasker__profile")
+        .filter(Q(tasker=user) | Q(task__client=user), pk=offer_id)
+        .first()
+    )
+    if offer is None:
+        raise NotFound("This offer does not exist or is not visible to you.", code="offer_not_found")
+    return offer
+
+
+def task_list_for_client(*, client: User, status: str = "") -> QuerySet[Task]:
+    """The tasks ``client`` posted, newest first, with pending offer counts."""
+    queryset = Task.objects.filter(client=client)
+    if status:
+        queryset = queryset.filter(status=status)
+    return _with_offer_counts(queryset).select_related("accepted_offer").order_by("-created_at", "-id")
+
+
+def offer_list_for_tasker(*, tasker: User, status: str = "") -> QuerySet[Offer]:
+    """The offers ``tasker`` made, newest first, with their tasks."""
+    queryset = Offer.objects.filter(tasker=tasker)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.select_related("task", "task__client").order_by("-created_at", "-id")
+
+
+def task_timeline(*, task: Task, user: User | AnonymousUser | None) -> QuerySet[TaskEvent]:
+    """The task's events in order. Other taskers' offer events are the client's business only."""
+    events = TaskEvent.objects.filter(task=task).select_related("actor", "offer", "offer__tasker")
+    if user is None or not user.is_authenticated:
+        events = events.filter(offer__isnull=True)
+    elif task.client_id != user.pk:
+        events = events.filter(Q(offer__isnull=True) | Q(offer__tasker=user))
+    return events.order_by("created_at", "id")
