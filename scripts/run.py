@@ -29,6 +29,7 @@ def manage(*args: str) -> None:
 
 def main() -> int:
     port = os.environ.setdefault("HOLDFAST_PORT", "8000")
+    os.environ.setdefault("HOLDFAST_SITE_URL", f"http://127.0.0.1:{port}")
     started_postgres = False
     if not os.environ.get("DATABASE_URL"):
         os.environ["DATABASE_URL"] = embedded.postgres_url()
