@@ -27,8 +27,23 @@ def manage(*args: str) -> None:
     subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], check=True, env=os.environ)
 
 
+def _wait_until_up(url: str, timeout: float = 15.0) -> None:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 (our own localhost URL)
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"The Stripe emulator did not start at {url}")
+
+
 def main() -> int:
     port = os.environ.setdefault("HOLDFAST_PORT", "8000")
+    os.environ.setdefault("HOLDFAST_SITE_URL", f"http://127.0.0.1:{port}")
     started_postgres = False
     if not os.environ.get("DATABASE_URL"):
         os.environ["DATABASE_URL"] = embedded.postgres_url()
@@ -59,6 +74,7 @@ def main() -> int:
             cwd=BASE_DIR,
             env=os.environ,
         )
+        _wait_until_up(f"{os.environ['STRIPE_EMULATOR_URL']}/emulator/health")
         print(f"Stripe: emulator at {os.environ['STRIPE_EMULATOR_URL']} (set STRIPE_SECRET_KEY to use Stripe)")
 
     os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
