@@ -18,6 +18,16 @@ from accounts.models import Profile, User
 from core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from core.money import money, parse_amount, validate_currency
 from marketplace.models import Offer, Task, TaskEvent
+from payments.services import (
+    escrow_amount_check,
+    escrow_approve,
+    escrow_cancel,
+    escrow_changes_requested_record,
+    escrow_create,
+    escrow_delivery_record,
+    escrow_for_task,
+    escrow_lock_for_task,
+)
 
 TITLE_MAX_LENGTH = Task._meta.get_field("title").max_length
 DESCRIPTION_MAX_LENGTH = 5000
@@ -226,17 +236,32 @@ def task_update(
     return task
 
 
-@transaction.atomic
 def task_cancel(*, task: Task, actor: User, reason: str = "") -> Task:
-    """Cancel a task that is open or assigned. Only its client may call it.
+    """Cancel a task before the work is delivered. Only its client may call it.
 
-    Pending offers are rejected. Calling it on a task that is already cancelled returns it unchanged.
+    An open task is simply closed (pending offers rejected). An assigned task's unpaid escrow is
+    cancelled; a paid one is refunded to the client in full. Once the work is delivered the
+    client approves it, asks for changes or disputes it instead. Calling it on a task that is
+    already cancelled returns it unchanged.
     """
-    task = _lock_task(task.pk)
+    task = Task.objects.get(pk=task.pk)
     _require_task_client(task=task, actor=actor)
     if task.status == Task.Status.CANCELLED:
         return task
     reason = _clean_text(reason, field="reason", max_length=REASON_MAX_LENGTH, required=False, label="reason")
+    if task.status in (Task.Status.ASSIGNED, Task.Status.IN_PROGRESS):
+        escrow = escrow_for_task(task)
+        if escrow is not None:
+            # Stripe is called here, outside any lock; the escrow services lock what they change.
+            escrow_cancel(escrow=escrow, actor=actor, reason=reason or "Cancelled by the client")
+    return _task_cancel_locked(task=task, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def _task_cancel_locked(*, task: Task, actor: User, reason: str) -> Task:
+    task = _lock_task(task.pk)
+    if task.status == Task.Status.CANCELLED:
+        return task
     _task_transition(
         task=task,
         actor=actor,
@@ -249,24 +274,87 @@ def task_cancel(*, task: Task, actor: User, reason: str = "") -> Task:
     return task
 
 
-@transaction.atomic
-def task_start(*, task: Task, actor: User) -> Task:
-    """The assigned tasker starts work: assigned → in progress.
+# --- transitions driven by the escrow ---------------------------------------------------------
+# Called by payments.services with the escrow row already locked (lock order: escrow, then task).
 
-    Only the tasker whose offer was accepted may call it. Calling it again while the task is in
-    progress returns the task unchanged.
-    """
+
+@transaction.atomic
+def task_funded(*, task: Task) -> Task:
+    """The client's payment is held in escrow: assigned → in progress. Idempotent."""
     task = _lock_task(task.pk)
-    _require_assigned_tasker(task=task, actor=actor)
-    if task.status == Task.Status.IN_PROGRESS:
+    if task.status != Task.Status.ASSIGNED:
         return task
     return _task_transition(
         task=task,
-        actor=actor,
+        actor=None,
         to=Task.Status.IN_PROGRESS,
         allowed_from=(Task.Status.ASSIGNED,),
         timestamp_field="started_at",
+        reason="Payment held in escrow",
     )
+
+
+@transaction.atomic
+def task_released(*, task: Task) -> Task:
+    """The escrow was released to the tasker: the task is completed. Idempotent."""
+    task = _lock_task(task.pk)
+    if task.status == Task.Status.COMPLETED:
+        return task
+    return _task_transition(
+        task=task,
+        actor=None,
+        to=Task.Status.COMPLETED,
+        allowed_from=(Task.Status.IN_PROGRESS, Task.Status.DELIVERED),
+        timestamp_field="completed_at",
+        reason="Payment released to the tasker",
+    )
+
+
+@transaction.atomic
+def task_refunded(*, task: Task) -> Task:
+    """The client was refunded in full: the task is cancelled. Idempotent."""
+    task = _lock_task(task.pk)
+    if task.status == Task.Status.CANCELLED:
+        return task
+    return _task_transition(
+        task=task,
+        actor=None,
+        to=Task.Status.CANCELLED,
+        allowed_from=(Task.Status.ASSIGNED, Task.Status.IN_PROGRESS, Task.Status.DELIVERED),
+        timestamp_field="cancelled_at",
+        reason="Payment refunded to the client",
+    )
+
+
+@transaction.atomic
+def task_payment_expired(*, task: Task) -> Task:
+    """The accepted offer was never paid for: the task reopens for offers. Idempotent."""
+    task = _lock_task(task.pk)
+    if task.status != Task.Status.ASSIGNED:
+        return task
+    offer = task.accepted_offer
+    if offer is not None:
+        Offer.objects.filter(pk=offer.pk).update(status=Offer.Status.REJECTED, rejected_at=timezone.now())
+        _event_record(
+            task=task,
+            offer=offer,
+            actor=None,
+            from_status=Offer.Status.ACCEPTED,
+            to_status=Offer.Status.REJECTED,
+            reason="The payment was not made in time",
+        )
+    task.accepted_offer = None
+    task.status = Task.Status.OPEN
+    task.assigned_at = None
+    task.save(update_fields=["status", "accepted_offer", "assigned_at", "updated_at"])
+    _event_record(
+        task=task,
+        actor=None,
+        from_status=Task.Status.ASSIGNED,
+        to_status=Task.Status.OPEN,
+        reason="Payment not made in time: open for offers again",
+    )
+    return task
 
 
 @transaction.atomic
@@ -274,13 +362,15 @@ def task_mark_delivered(*, task: Task, actor: User, note: str = "") -> Task:
     """The assigned tasker says the work is done: in progress → delivered.
 
     Only the assigned tasker may call it. Calling it again while delivered returns the task unchanged.
+    The escrow's review window starts: with no objection it releases itself when the window ends.
     """
+    escrow_lock_for_task(task=task)  # lock order: escrow, then task (as the escrow services do)
     task = _lock_task(task.pk)
     _require_assigned_tasker(task=task, actor=actor)
     if task.status == Task.Status.DELIVERED:
         return task
     note = _clean_text(note, field="note", max_length=REASON_MAX_LENGTH, required=False, label="note")
-    return _task_transition(
+    task = _task_transition(
         task=task,
         actor=actor,
         to=Task.Status.DELIVERED,
@@ -288,6 +378,8 @@ def task_mark_delivered(*, task: Task, actor: User, note: str = "") -> Task:
         timestamp_field="delivered_at",
         reason=note,
     )
+    escrow_delivery_record(task=task, actor=actor)
+    return task
 
 
 @transaction.atomic
@@ -297,12 +389,13 @@ def task_request_changes(*, task: Task, actor: User, reason: str) -> Task:
     Only the client may call it. A repeat while the task is already back in progress returns it
     unchanged (no second event).
     """
+    escrow_lock_for_task(task=task)  # lock order: escrow, then task
     task = _lock_task(task.pk)
     _require_task_client(task=task, actor=actor)
     reason = _clean_text(reason, field="reason", max_length=REASON_MAX_LENGTH, required=True, label="reason")
     if task.status == Task.Status.IN_PROGRESS:
         return task
-    return _task_transition(
+    task = _task_transition(
         task=task,
         actor=actor,
         to=Task.Status.IN_PROGRESS,
@@ -310,25 +403,28 @@ def task_request_changes(*, task: Task, actor: User, reason: str) -> Task:
         timestamp_field="started_at",
         reason=reason,
     )
+    escrow_changes_requested_record(task=task, actor=actor, reason=reason)
+    return task
 
 
-@transaction.atomic
 def task_complete(*, task: Task, actor: User) -> Task:
-    """The client approves delivered work: delivered → completed.
+    """The client approves delivered work: the escrow is released to the tasker and the task completed.
 
-    Only the client may call it. Calling it on a completed task returns it unchanged.
+    Only the client may call it, once the work is delivered. Calling it on a completed task
+    returns it unchanged (the release happens exactly once).
     """
-    task = _lock_task(task.pk)
+    task = Task.objects.get(pk=task.pk)
     _require_task_client(task=task, actor=actor)
     if task.status == Task.Status.COMPLETED:
         return task
-    return _task_transition(
-        task=task,
-        actor=actor,
-        to=Task.Status.COMPLETED,
-        allowed_from=(Task.Status.DELIVERED,),
-        timestamp_field="completed_at",
-    )
+    if task.status != Task.Status.DELIVERED:
+        raise InvalidTransition(task, to=Task.Status.COMPLETED)
+    escrow = escrow_for_task(task)
+    if escrow is None:
+        raise Conflict("This task has no payment held in escrow.", code="escrow_missing")
+    escrow_approve(escrow=escrow, actor=actor)
+    task.refresh_from_db()
+    return task
 
 
 # --- offers ---------------------------------------------------------------------------------
@@ -359,6 +455,8 @@ def offer_submit(*, task: Task, tasker: User, amount: Decimal | str | int, curre
             details={"field": "currency", "expected": task.currency},
         )
     amount_value = parse_amount(amount, currency)
+    # The offer will be held in escrow if accepted: refuse now what escrow could not hold.
+    escrow_amount_check(amount=amount_value, currency=currency)
     message = _clean_text(message, field="message", max_length=MESSAGE_MAX_LENGTH, required=False, label="message")
     if Offer.objects.filter(task=task, tasker=tasker, status__in=Offer.LIVE_STATUSES).exists():
         raise _offer_exists()
@@ -442,9 +540,9 @@ def offer_accept(*, offer: Offer, actor: User) -> Offer:
     Accepting the same offer again returns it unchanged; accepting a different offer once the
     task is assigned raises ``task_not_open``.
 
-    This transaction is where the escrow for the agreed amount is created: that is one call
-    placed right after the task is assigned below, so an accepted offer and its escrow are
-    committed together or not at all.
+    The escrow for the agreed amount is created in the same transaction, so an accepted offer
+    and its escrow are committed together or not at all; an amount the escrow refuses (limits,
+    daily limit) makes the whole accept fail with that error.
     """
     task = _lock_task(offer.task_id)
     offer = _lock_offer(offer.pk)
@@ -476,4 +574,5 @@ def offer_accept(*, offer: Offer, actor: User) -> Offer:
         to_status=Task.Status.ASSIGNED,
         reason=f"Offer of {offer.amount} accepted",
     )
+    escrow_create(offer=offer, actor=actor)
     return offer

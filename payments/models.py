@@ -81,15 +81,18 @@ class FeePolicy(models.Model):
         )
 
 
+class EscrowStatus(models.TextChoices):
+    AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
+    FUNDED = "funded", "Funded"
+    RELEASED = "released", "Released"
+    REFUNDED = "refunded", "Refunded"
+    CANCELLED = "cancelled", "Cancelled"
+    DISPUTED = "disputed", "Disputed"
+    SPLIT = "split", "Split"
+
+
 class Escrow(models.Model):
-    class Status(models.TextChoices):
-        AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
-        FUNDED = "funded", "Funded"
-        RELEASED = "released", "Released"
-        REFUNDED = "refunded", "Refunded"
-        CANCELLED = "cancelled", "Cancelled"
-        DISPUTED = "disputed", "Disputed"
-        SPLIT = "split", "Split"
+    Status = EscrowStatus
 
     # Which status may follow which. Every service checks its transition against this table.
     TRANSITIONS: dict[str, frozenset[str]] = {
@@ -143,7 +146,9 @@ class Escrow(models.Model):
         ]
         indexes = [models.Index(fields=["status", "release_due_at"], name="escrow_due_idx")]
         constraints = [
-            models.CheckConstraint(condition=Q(client_total=F("amount") + F("client_fee")), name="escrow_total_adds_up"),
+            models.CheckConstraint(
+                condition=Q(client_total=F("amount") + F("client_fee")), name="escrow_total_adds_up"
+            ),
             models.CheckConstraint(condition=Q(tasker_net=F("amount") - F("commission")), name="escrow_net_adds_up"),
             models.CheckConstraint(
                 condition=Q(amount__gt=0, client_fee__gte=0, commission__gte=0, tasker_net__gte=0),
@@ -153,7 +158,7 @@ class Escrow(models.Model):
                 condition=Q(refunded_amount__gte=0) & Q(refunded_amount__lte=F("client_total")),
                 name="escrow_refund_within_total",
             ),
-            models.CheckConstraint(condition=Q(status__in=[s.value for s in Status]), name="escrow_status_valid"),
+            models.CheckConstraint(condition=Q(status__in=EscrowStatus.values), name="escrow_status_valid"),
         ]
 
     def __str__(self) -> str:

@@ -191,7 +191,9 @@ def _lock(escrow_id: int) -> Escrow:
 def _escrow_account(escrow: Escrow):
     from wallets.services import escrow_account_get_or_create
 
-    return escrow_account_get_or_create(escrow=escrow, currency=escrow.currency, client=escrow.client, tasker=escrow.tasker)
+    return escrow_account_get_or_create(
+        escrow=escrow, currency=escrow.currency, client=escrow.client, tasker=escrow.tasker
+    )
 
 
 def _platform(kind: str, currency: str):
@@ -224,12 +226,9 @@ def escrow_create(*, offer: Offer, actor: User) -> Escrow:
     # Serialise one client's escrow creations so two accepts cannot both slip under the limit.
     User.objects.select_for_update().filter(pk=client.pk).first()
     since = timezone.now() - timedelta(days=1)
-    committed_today = (
-        Escrow.objects.filter(client=client, currency=currency, created_at__gte=since)
-        .exclude(status=Escrow.Status.CANCELLED)
-        .aggregate(total=Sum("client_total"))["total"]
-        or Decimal(0)
-    )
+    committed_today = Escrow.objects.filter(client=client, currency=currency, created_at__gte=since).exclude(
+        status=Escrow.Status.CANCELLED
+    ).aggregate(total=Sum("client_total"))["total"] or Decimal(0)
     policy = fee_policy_active(currency=currency)
     breakdown = fee_breakdown(amount=amount, currency=currency, rules=policy.rules)
     if committed_today + breakdown.client_total > settings.ESCROW_DAILY_LIMIT:
@@ -325,7 +324,9 @@ def escrow_payment_confirm(*, escrow: Escrow, actor: User, payment_method: str, 
             return_url=return_url,
         )
     except stripe_gateway.PaymentError as exc:
-        escrow_payment_failure_record(escrow=escrow, message=exc.message, code=exc.details.get("decline_code", exc.code))
+        escrow_payment_failure_record(
+            escrow=escrow, message=exc.message, code=exc.details.get("decline_code", exc.code)
+        )
         raise
     if pi.status == "requires_action":
         with transaction.atomic():
@@ -374,7 +375,12 @@ def escrow_fund_from_stripe(*, payment_intent_id: str, stripe_event_id: str = ""
         paid = stripe_gateway.money_from_stripe(pi.amount_received or pi.amount, pi.currency)
         if paid != escrow.money("client_total"):
             logger.error("PaymentIntent %s paid %s, escrow %s expects %s", pi.id, paid, escrow.pk, escrow.client_total)
-            _event(escrow, EscrowEvent.Kind.PAYMENT_FAILED, reason=f"Amount mismatch: {paid}", stripe_event_id=stripe_event_id)
+            _event(
+                escrow,
+                EscrowEvent.Kind.PAYMENT_FAILED,
+                reason=f"Amount mismatch: {paid}",
+                stripe_event_id=stripe_event_id,
+            )
             return escrow
         from wallets.models import JournalEntry, LedgerAccount
         from wallets.services import ledger_post
@@ -394,7 +400,9 @@ def escrow_fund_from_stripe(*, payment_intent_id: str, stripe_event_id: str = ""
         from_status = escrow.status
         escrow.funded_at = timezone.now()
         escrow.payment_intent_id = pi.id
-        escrow.charge_id = pi.latest_charge if isinstance(pi.latest_charge, str) else (pi.latest_charge or {}).get("id", "")
+        escrow.charge_id = (
+            pi.latest_charge if isinstance(pi.latest_charge, str) else (pi.latest_charge or {}).get("id", "")
+        )
         escrow.last_payment_error = ""
         escrow.last_payment_error_code = ""
         if not late:
@@ -421,7 +429,9 @@ def escrow_fund_from_stripe(*, payment_intent_id: str, stripe_event_id: str = ""
 
 
 def _late_payment_refund(escrow: Escrow) -> None:
-    refund = _refund_reserve(escrow=escrow, amount=None, actor=None, reason="Paid after the escrow was cancelled", allow=True)
+    refund = _refund_reserve(
+        escrow=escrow, amount=None, actor=None, reason="Paid after the escrow was cancelled", allow=True
+    )
     _refund_execute(refund)
 
 
@@ -448,30 +458,36 @@ def _notify_funded(escrow_id: int) -> None:
 
 
 def escrow_for_task(task) -> Escrow | None:
+    """The task's current escrow (a cancelled one is history, not current)."""
     return Escrow.objects.filter(task=task).exclude(status=Escrow.Status.CANCELLED).order_by("-created_at").first()
+
+
+def escrow_lock_for_task(*, task) -> Escrow | None:
+    """Lock the task's current escrow row, if any. Services that change both lock escrow first, then task."""
+    current = escrow_for_task(task)
+    return _lock(current.pk) if current is not None else None
 
 
 def escrow_delivery_record(*, task, actor: User) -> Escrow | None:
     """The tasker delivered: the review window starts; the escrow releases itself when it ends."""
-    escrow = escrow_for_task(task)
-    if escrow is None:
-        return None
-    escrow = _lock(escrow.pk)
-    if escrow.status != Escrow.Status.FUNDED:
+    escrow = escrow_lock_for_task(task=task)
+    if escrow is None or escrow.status != Escrow.Status.FUNDED:
         return escrow
     escrow.release_due_at = timezone.now() + escrow.review_window
     escrow.save(update_fields=["release_due_at", "updated_at"])
-    _event(escrow, EscrowEvent.Kind.DELIVERED, actor=actor, reason=f"Releases automatically on {escrow.release_due_at:%Y-%m-%d %H:%M} UTC")
+    _event(
+        escrow,
+        EscrowEvent.Kind.DELIVERED,
+        actor=actor,
+        reason=f"Releases automatically on {escrow.release_due_at:%Y-%m-%d %H:%M} UTC",
+    )
     return escrow
 
 
 def escrow_changes_requested_record(*, task, actor: User, reason: str) -> Escrow | None:
     """The client asked for changes: the review window stops until the next delivery."""
-    escrow = escrow_for_task(task)
-    if escrow is None:
-        return None
-    escrow = _lock(escrow.pk)
-    if escrow.status != Escrow.Status.FUNDED:
+    escrow = escrow_lock_for_task(task=task)
+    if escrow is None or escrow.status != Escrow.Status.FUNDED:
         return escrow
     escrow.release_due_at = None
     escrow.save(update_fields=["release_due_at", "updated_at"])
@@ -528,7 +544,15 @@ def escrow_release(*, escrow: Escrow, actor: User | None, reason: str, from_disp
     escrow.released_to_tasker = split.tasker_net
     escrow.release_due_at = None
     escrow.save()
-    _event(escrow, EscrowEvent.Kind.RELEASED, actor=actor, from_status=from_status, to_status=escrow.status, amount=split.tasker_net, reason=reason)
+    _event(
+        escrow,
+        EscrowEvent.Kind.RELEASED,
+        actor=actor,
+        from_status=from_status,
+        to_status=escrow.status,
+        amount=split.tasker_net,
+        reason=reason,
+    )
     from marketplace.services import task_released
 
     task_released(task=escrow.task)
@@ -573,7 +597,9 @@ def escrows_release_due(*, now: datetime | None = None, batch_size: int | None =
 
 
 @transaction.atomic
-def _refund_reserve(*, escrow: Escrow, amount: Decimal | None, actor: User | None, reason: str, allow: bool = False) -> EscrowRefund:
+def _refund_reserve(
+    *, escrow: Escrow, amount: Decimal | None, actor: User | None, reason: str, allow: bool = False
+) -> EscrowRefund:
     """Take the refund out of the escrow in the ledger and record it as pending, before Stripe is asked.
 
     Reserving first means a release running at the same time sees the smaller held amount,
@@ -738,11 +764,16 @@ def escrow_cancel(*, escrow: Escrow, actor: User | None, reason: str) -> Escrow:
             raise EscrowError(
                 "The work was delivered: approve it, ask for changes, or open a dispute.", code="escrow_delivered"
             )
-        escrow_refund(escrow=escrow, amount=None, actor=actor, reason=reason or "Cancelled by the client before delivery")
+        escrow_refund(
+            escrow=escrow, amount=None, actor=actor, reason=reason or "Cancelled by the client before delivery"
+        )
         escrow.refresh_from_db()
         return escrow
     if escrow.status != Escrow.Status.AWAITING_PAYMENT:
-        raise EscrowError(f"This escrow is {escrow.get_status_display().lower()} and cannot be cancelled.", code="escrow_not_cancellable")
+        raise EscrowError(
+            f"This escrow is {escrow.get_status_display().lower()} and cannot be cancelled.",
+            code="escrow_not_cancellable",
+        )
     if escrow.payment_intent_id:
         pi = stripe_gateway.payment_intent_retrieve(escrow.payment_intent_id)
         if pi.status == "succeeded":
@@ -752,7 +783,9 @@ def escrow_cancel(*, escrow: Escrow, actor: User | None, reason: str) -> Escrow:
                 code="escrow_just_funded",
             )
         if pi.status not in ("canceled",):
-            stripe_gateway.payment_intent_cancel(pi.id, key=stripe_gateway.idempotency_key("escrow", escrow.pk, "cancel"))
+            stripe_gateway.payment_intent_cancel(
+                pi.id, key=stripe_gateway.idempotency_key("escrow", escrow.pk, "cancel")
+            )
     with transaction.atomic():
         escrow = _lock(escrow.pk)
         if escrow.status != Escrow.Status.AWAITING_PAYMENT:
@@ -760,7 +793,14 @@ def escrow_cancel(*, escrow: Escrow, actor: User | None, reason: str) -> Escrow:
         escrow.status = Escrow.Status.CANCELLED
         escrow.cancelled_at = timezone.now()
         escrow.save()
-        _event(escrow, EscrowEvent.Kind.CANCELLED, actor=actor, from_status=Escrow.Status.AWAITING_PAYMENT, to_status=escrow.status, reason=reason)
+        _event(
+            escrow,
+            EscrowEvent.Kind.CANCELLED,
+            actor=actor,
+            from_status=Escrow.Status.AWAITING_PAYMENT,
+            to_status=escrow.status,
+            reason=reason,
+        )
     return escrow
 
 
@@ -768,7 +808,9 @@ def escrows_expire_unfunded(*, now: datetime | None = None) -> int:
     """Cancel escrows still unpaid after ``ESCROW_PAYMENT_EXPIRY``; their tasks reopen for offers."""
     now = now or timezone.now()
     expired = 0
-    for escrow in Escrow.objects.filter(status=Escrow.Status.AWAITING_PAYMENT, created_at__lte=now - settings.ESCROW_PAYMENT_EXPIRY):
+    for escrow in Escrow.objects.filter(
+        status=Escrow.Status.AWAITING_PAYMENT, created_at__lte=now - settings.ESCROW_PAYMENT_EXPIRY
+    ):
         try:
             escrow_cancel(escrow=escrow, actor=None, reason="Not paid in time")
             from marketplace.services import task_payment_expired

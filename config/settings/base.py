@@ -1,6 +1,7 @@
 """Settings shared by every environment. One ``environ.Env`` reads the environment."""
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -130,12 +131,12 @@ DEFAULT_CURRENCY = HOLDFAST_CURRENCIES[0]
 ESCROW_REVIEW_WINDOW = timedelta(days=env.int("HOLDFAST_ESCROW_REVIEW_DAYS", default=7))
 ESCROW_PAYMENT_EXPIRY = timedelta(days=env.int("HOLDFAST_ESCROW_PAYMENT_EXPIRY_DAYS", default=7))
 ESCROW_STALE_AFTER = timedelta(days=env.int("HOLDFAST_ESCROW_STALE_DAYS", default=30))
-ESCROW_MIN_AMOUNT = env.decimal("HOLDFAST_ESCROW_MIN_AMOUNT", default="5.00")
-ESCROW_MAX_AMOUNT = env.decimal("HOLDFAST_ESCROW_MAX_AMOUNT", default="10000.00")
-ESCROW_DAILY_LIMIT = env.decimal("HOLDFAST_ESCROW_DAILY_LIMIT", default="25000.00")  # per client, per currency
+ESCROW_MIN_AMOUNT = Decimal(env.str("HOLDFAST_ESCROW_MIN_AMOUNT", default="5.00"))
+ESCROW_MAX_AMOUNT = Decimal(env.str("HOLDFAST_ESCROW_MAX_AMOUNT", default="10000.00"))
+ESCROW_DAILY_LIMIT = Decimal(env.str("HOLDFAST_ESCROW_DAILY_LIMIT", default="25000.00"))  # per client, per currency
 ESCROW_RELEASE_BATCH_SIZE = env.int("HOLDFAST_ESCROW_RELEASE_BATCH_SIZE", default=200)
-FEE_DEFAULT_CLIENT_PERCENT = env.decimal("HOLDFAST_FEE_CLIENT_PERCENT", default="5.00")
-FEE_DEFAULT_COMMISSION_PERCENT = env.decimal("HOLDFAST_FEE_COMMISSION_PERCENT", default="20.00")
+FEE_DEFAULT_CLIENT_PERCENT = Decimal(env.str("HOLDFAST_FEE_CLIENT_PERCENT", default="5.00"))
+FEE_DEFAULT_COMMISSION_PERCENT = Decimal(env.str("HOLDFAST_FEE_COMMISSION_PERCENT", default="20.00"))
 
 # --- REST API ---------------------------------------------------------------------------
 REST_FRAMEWORK = {
