@@ -1,0 +1,127 @@
+"""Escrow under retries, reordering and races: real PostgreSQL (transactions committed), webhooks
+delivered by the emulator over HTTP to the running app, threads behind a barrier."""
+
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from core.errors import ApplicationError
+from marketplace.models import Task
+from payments import services, stripe_gateway
+from payments.models import Escrow, EscrowRefund
+from payments.services import stripe_setup
+from payments.tests.factories import escrow_awaiting_payment, escrow_delivered
+from wallets.models import JournalEntry
+from wallets.selectors import ledger_invariant_violations
+from wallets.services import wallet_account_get_or_create
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _pay(escrow, card):
+    try:
+        services.escrow_payment_confirm(escrow=escrow, actor=escrow.client, payment_method=card, return_url="http://t/")
+    except stripe_gateway.PaymentError:
+        pass
+
+
+@pytest.mark.parametrize("delivery", ["once_in_order", "twice_shuffled"])
+def test_webhooks_alone_fund_the_escrow_whatever_their_order(stripe_emulator, live_server, delivery):
+    stripe_setup(site_url=live_server.url)
+    if delivery == "twice_shuffled":
+        stripe_emulator.configure_webhooks(duplicates=2, shuffle=True)
+    escrow = escrow_awaiting_payment(amount="100.00")
+    _pay(escrow, "pm_card_chargeDeclined")  # a payment_intent.payment_failed that may now arrive late
+    _pay(escrow, "pm_card_visa")
+    assert stripe_emulator.wait_for_deliveries(timeout=30)
+
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.FUNDED
+    assert escrow.task.status == Task.Status.IN_PROGRESS
+    assert JournalEntry.objects.filter(kind=JournalEntry.Kind.ESCROW_FUNDING).count() == 1
+    # A stale payment_failed never moves a funded escrow back or shows an old error.
+    assert escrow.last_payment_error == ""
+    assert ledger_invariant_violations() == []
+
+
+def test_charge_refunded_webhook_completes_a_refund_left_pending(stripe_emulator, live_server):
+    stripe_setup(site_url=live_server.url)
+    escrow = escrow_awaiting_payment()
+    _pay(escrow, "pm_card_visa")
+    assert stripe_emulator.wait_for_deliveries(timeout=30)
+    escrow.refresh_from_db()
+    # The app reserved a refund and Stripe made it, but the process died before recording it.
+    refund = services._refund_reserve(escrow=escrow, amount=Decimal("10.00"), actor=None, reason="Partial")
+    stripe_gateway.refund_create(
+        payment_intent_id=escrow.payment_intent_id,
+        amount=escrow.money("client_fee") * 2,
+        key=stripe_gateway.idempotency_key("escrow-refund", refund.pk),
+        metadata={"escrow_id": str(escrow.pk), "escrow_refund_id": str(refund.pk)},
+    )
+    assert stripe_emulator.wait_for_deliveries(timeout=30)
+    refund.refresh_from_db()
+    assert refund.status == EscrowRefund.Status.SUCCEEDED
+    assert ledger_invariant_violations() == []
+
+
+def _race(*calls):
+    barrier = threading.Barrier(len(calls))
+    outcomes = []
+
+    def run(call):
+        try:
+            barrier.wait()
+            outcomes.append(call())
+        except ApplicationError as exc:
+            outcomes.append(exc.code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return outcomes
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_approve_auto_release_and_refund_at_once_have_one_outcome(stripe_emulator, round_):
+    escrow = escrow_delivered(amount="100.00")
+    Escrow.objects.filter(pk=escrow.pk).update(release_due_at=timezone.now() - timedelta(seconds=1))
+
+    _race(
+        lambda: services.escrow_approve(escrow=escrow, actor=escrow.client),
+        lambda: services.escrows_release_due(),
+        lambda: services.escrow_refund(escrow=escrow, amount=None, actor=None, reason="Client complaint"),
+    )
+
+    escrow.refresh_from_db()
+    releases = JournalEntry.objects.filter(kind=JournalEntry.Kind.ESCROW_RELEASE).count()
+    refunds_done = escrow.refunds.filter(status=EscrowRefund.Status.SUCCEEDED).count()
+    tasker_wallet = wallet_account_get_or_create(user=escrow.tasker, currency="USD")
+    charge = stripe_gateway.charge_retrieve(escrow.charge_id)
+    if escrow.status == Escrow.Status.RELEASED:
+        assert (releases, refunds_done, tasker_wallet.balance, charge.amount_refunded) == (1, 0, Decimal("80.00"), 0)
+        assert escrow.task.status == Task.Status.COMPLETED
+    else:
+        assert escrow.status == Escrow.Status.REFUNDED
+        assert (releases, refunds_done, tasker_wallet.balance, charge.amount_refunded) == (0, 1, Decimal("0"), 10500)
+        assert escrow.task.status == Task.Status.CANCELLED
+    assert ledger_invariant_violations() == []
+
+
+def test_two_sweepers_release_each_escrow_once(stripe_emulator):
+    escrows = [escrow_delivered(amount="20.00") for _ in range(6)]
+    Escrow.objects.update(release_due_at=timezone.now() - timedelta(seconds=1))
+    counts = _race(
+        lambda: services.escrows_release_due(batch_size=2), lambda: services.escrows_release_due(batch_size=2)
+    )
+    assert sum(counts) == len(escrows)
+    assert set(Escrow.objects.values_list("status", flat=True)) == {Escrow.Status.RELEASED}
+    assert JournalEntry.objects.filter(kind=JournalEntry.Kind.ESCROW_RELEASE).count() == len(escrows)
+    assert ledger_invariant_violations() == []
