@@ -1,6 +1,7 @@
 """Escrow under retries, reordering and races: real PostgreSQL (transactions committed), webhooks
 delivered by the emulator over HTTP to the running app, threads behind a barrier."""
 
+import contextlib
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -23,10 +24,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _pay(escrow, card):
-    try:
+    with contextlib.suppress(stripe_gateway.PaymentError):
         services.escrow_payment_confirm(escrow=escrow, actor=escrow.client, payment_method=card, return_url="http://t/")
-    except stripe_gateway.PaymentError:
-        pass
 
 
 @pytest.mark.parametrize("delivery", ["once_in_order", "twice_shuffled"])
