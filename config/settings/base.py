@@ -171,7 +171,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Verifies every ledger invariant; logs and mails the admins on any violation.
+    "ledger-check": {"task": "wallets.ledger_check", "schedule": timedelta(hours=1)},
+}
 
 # --- Stripe / dj-stripe -----------------------------------------------------------------
 # No secret key: the app talks to the Stripe emulator (stripe_emulator/) through the same

@@ -1,0 +1,250 @@
+"""Reads from the ledger: balances, statements and the invariant check."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+
+from accounts.models import User
+from core.money import supported_currencies
+from wallets.models import LedgerAccount, Posting
+
+ZERO = Decimal("0.00")
+
+
+@dataclass(frozen=True)
+class WalletBalance:
+    currency: str
+    available: Decimal  # in the user's wallet, can be paid out
+    held_in_escrow: Decimal  # paid in by the user as a client, not yet released or refunded
+    pending_as_tasker: Decimal  # in escrows where the user is the tasker, not yet released
+
+
+@dataclass(frozen=True)
+class StatementRow:
+    posting_id: int
+    entry_id: int
+    created_at: dt.datetime
+    kind: str
+    kind_label: str
+    memo: str
+    reference: str
+    currency: str
+    amount: Decimal
+    balance_after: Decimal
+
+
+@dataclass(frozen=True)
+class Violation:
+    check: str
+    message: str
+
+
+def account_balance(*, account: LedgerAccount) -> Decimal:
+    """The current balance. Wallets and escrows: one row read by primary key, whatever the history.
+
+    Platform-wide accounts keep no balance row (it would be a hot row): their balance is
+    the sum of their postings, read through the (account, id) index.
+    """
+    if account.tracks_balance:
+        return LedgerAccount.objects.values_list("balance", flat=True).get(pk=account.pk)
+    return Posting.objects.filter(account_id=account.pk).aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+def wallet_account_find(*, user: User, currency: str) -> LedgerAccount | None:
+    return LedgerAccount.objects.filter(kind=LedgerAccount.Kind.USER_WALLET, user=user, currency=currency).first()
+
+
+def wallet_balances(*, user: User) -> list[WalletBalance]:
+    """One row per currency the user has money or history in (the default currency at least)."""
+    available = dict(
+        LedgerAccount.objects.filter(kind=LedgerAccount.Kind.USER_WALLET, user=user).values_list("currency", "balance")
+    )
+    escrows = LedgerAccount.objects.filter(kind=LedgerAccount.Kind.ESCROW)
+    held = dict(escrows.filter(client=user).values("currency").annotate(t=Sum("balance")).values_list("currency", "t"))
+    pending = dict(
+        escrows.filter(tasker=user).values("currency").annotate(t=Sum("balance")).values_list("currency", "t")
+    )
+    order = {code: i for i, code in enumerate(supported_currencies())}
+    currencies = sorted(
+        {settings.DEFAULT_CURRENCY, *available, *held, *pending}, key=lambda c: (order.get(c, len(order)), c)
+    )
+    return [
+        WalletBalance(
+            currency=currency,
+            available=available.get(currency, ZERO),
+            held_in_escrow=held.get(currency, ZERO),
+            pending_as_tasker=pending.get(currency, ZERO),
+        )
+        for currency in currencies
+    ]
+
+
+def account_statement(
+    *,
+    account: LedgerAccount | None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    kind: str | None = None,
+) -> QuerySet[Posting]:
+    """The account's postings, newest first, with their entries; filters are inclusive dates."""
+    if account is None:
+        return Posting.objects.none()
+    postings = Posting.objects.filter(account_id=account.pk).select_related("entry").order_by("-id")
+    if date_from:
+        postings = postings.filter(created_at__gte=_start_of_day(date_from))
+    if date_to:
+        postings = postings.filter(created_at__lt=_start_of_day(date_to + dt.timedelta(days=1)))
+    if kind:
+        postings = postings.filter(entry__kind=kind)
+    return postings
+
+
+def wallet_statement(
+    *,
+    user: User,
+    currency: str,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    kind: str | None = None,
+) -> QuerySet[Posting]:
+    return account_statement(
+        account=wallet_account_find(user=user, currency=currency), date_from=date_from, date_to=date_to, kind=kind
+    )
+
+
+def statement_rows(*, account: LedgerAccount, postings: Iterable[Posting]) -> list[StatementRow]:
+    """Rows with the running balance after each posting (postings given newest first).
+
+    Wallets and escrows carry ``balance_after`` on each posting. For platform accounts the
+    balance after the newest posting shown is summed once, then walked back.
+    """
+    postings = list(postings)
+    running: Decimal | None = None
+    if postings and not account.tracks_balance:
+        running = (
+            Posting.objects.filter(account_id=account.pk, id__lte=postings[0].pk).aggregate(t=Sum("amount"))["t"]
+            or ZERO
+        )
+    rows = []
+    for posting in postings:
+        if running is not None:
+            balance_after = running
+            running -= posting.amount
+        else:
+            balance_after = posting.balance_after
+        rows.append(
+            StatementRow(
+                posting_id=posting.pk,
+                entry_id=posting.entry_id,
+                created_at=posting.created_at,
+                kind=posting.entry.kind,
+                kind_label=posting.entry.get_kind_display(),
+                memo=posting.entry.memo,
+                reference=posting.entry.reference,
+                currency=posting.currency,
+                amount=posting.amount,
+                balance_after=balance_after,
+            )
+        )
+    return rows
+
+
+def _start_of_day(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+# --- Invariants ------------------------------------------------------------------------------
+
+_CHECKS: list[tuple[str, str, str]] = [
+    (
+        "entry_unbalanced",
+        """SELECT entry_id, currency, sum(amount) FROM wallets_posting
+            GROUP BY entry_id, currency HAVING sum(amount) <> 0 ORDER BY entry_id LIMIT 50""",
+        "Journal entry {0} does not balance: its {1} postings sum to {2}.",
+    ),
+    (
+        "entry_too_few_postings",
+        """SELECT e.id, count(p.id) FROM wallets_journalentry e LEFT JOIN wallets_posting p ON p.entry_id = e.id
+            GROUP BY e.id HAVING count(p.id) < 2 ORDER BY e.id LIMIT 50""",
+        "Journal entry {0} has {1} posting(s); at least two are needed.",
+    ),
+    (
+        "posting_zero",
+        "SELECT id, entry_id FROM wallets_posting WHERE amount = 0 ORDER BY id LIMIT 50",
+        "Posting {0} of journal entry {1} is zero.",
+    ),
+    (
+        "posting_currency_mismatch",
+        """SELECT p.id, p.currency, a.id, a.currency FROM wallets_posting p
+             JOIN wallets_ledgeraccount a ON a.id = p.account_id
+            WHERE p.currency <> a.currency ORDER BY p.id LIMIT 50""",
+        "Posting {0} is in {1} but its account {2} is in {3}.",
+    ),
+    (
+        "balance_mismatch",
+        """SELECT a.id, a.kind, a.currency, a.balance, coalesce(s.total, 0)
+             FROM wallets_ledgeraccount a
+             LEFT JOIN (SELECT account_id, sum(amount) AS total FROM wallets_posting GROUP BY account_id) s
+                    ON s.account_id = a.id
+            WHERE a.kind IN ('user_wallet', 'escrow') AND a.balance <> coalesce(s.total, 0)
+            ORDER BY a.id LIMIT 50""",
+        "Account {0} ({1}, {2}) shows a balance of {3} but its postings sum to {4}.",
+    ),
+    (
+        "balance_negative",
+        """SELECT a.id, a.kind, a.currency, coalesce(sum(p.amount), 0)
+             FROM wallets_ledgeraccount a JOIN wallets_posting p ON p.account_id = a.id
+            WHERE a.kind IN ('user_wallet', 'escrow')
+            GROUP BY a.id HAVING sum(p.amount) < 0 OR min(a.balance) < 0 ORDER BY a.id LIMIT 50""",
+        "Account {0} ({1}, {2}) is negative: {3}; wallets and escrows must never go below zero.",
+    ),
+    (
+        "running_balance_mismatch",
+        """SELECT id, account_id, balance_after, running FROM (
+               SELECT p.id, p.account_id, p.balance_after,
+                      sum(p.amount) OVER (PARTITION BY p.account_id ORDER BY p.id) AS running
+                 FROM wallets_posting p JOIN wallets_ledgeraccount a ON a.id = p.account_id
+                WHERE a.kind IN ('user_wallet', 'escrow')) r
+            WHERE balance_after IS DISTINCT FROM running ORDER BY id LIMIT 50""",
+        "Posting {0} records a balance of {2} for account {1}, but the postings up to it sum to {3}.",
+    ),
+    (
+        "platform_balance_column",
+        """SELECT id, kind, currency, balance FROM wallets_ledgeraccount
+            WHERE kind NOT IN ('user_wallet', 'escrow') AND balance <> 0 ORDER BY id LIMIT 50""",
+        "Platform account {0} ({1}, {2}) has a balance column of {3}; platform balances come from postings.",
+    ),
+    (
+        "ledger_not_zero",
+        "SELECT currency, sum(amount) FROM wallets_posting GROUP BY currency HAVING sum(amount) <> 0 ORDER BY currency",
+        "The whole ledger does not sum to zero in {0}: {1} left over.",
+    ),
+]
+
+
+def ledger_invariant_violations() -> list[Violation]:
+    """Every broken ledger invariant, as readable sentences (at most 50 per kind). Empty when sound.
+
+    Reads the whole ledger in one REPEATABLE READ snapshot when called outside a transaction,
+    so concurrent posts cannot produce false alarms.
+    """
+    violations: list[Violation] = []
+    with connection.cursor() as cursor:
+        if connection.get_autocommit():
+            cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            for check, sql, message in _CHECKS:
+                cursor.execute(sql)
+                violations.extend(Violation(check, message.format(*row)) for row in cursor.fetchall())
+        finally:
+            if connection.get_autocommit():
+                cursor.execute("COMMIT")
+    return violations
