@@ -86,7 +86,9 @@ def release_split(*, breakdown: FeeBreakdown, refunded: Decimal) -> ReleaseSplit
         return ReleaseSplit(tasker_net=Decimal(0), platform_revenue=Decimal(0))
     refunded_fee = quantize(breakdown.client_fee * refunded / breakdown.client_total, currency)
     amount_left = breakdown.amount - (refunded - refunded_fee)
-    commission_left = quantize(breakdown.commission * amount_left / breakdown.amount, currency)
+    commission_left = (
+        quantize(breakdown.commission * amount_left / breakdown.amount, currency) if breakdown.amount else 0
+    )
     tasker_net = max(amount_left - commission_left, Decimal(0))
     tasker_net = min(tasker_net, held)
     return ReleaseSplit(tasker_net=tasker_net, platform_revenue=held - tasker_net)

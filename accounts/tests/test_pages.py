@@ -21,7 +21,9 @@ def test_signup_logs_in_and_creates_profile(client):
 
 def test_signup_shows_error_for_taken_email(client):
     UserFactory(email="taken@example.com")
-    response = client.post(reverse("accounts:signup"), {"email": "taken@example.com", "password": "a-long-passphrase"})
+    response = client.post(
+        reverse("accounts:signup"), {"email": "taken@example.com", "password": "a-long-passphrase", "is_client": "on"}
+    )
     assert response.status_code == 200
     assert "already exists" in response.content.decode()
     assert User.objects.filter(email="taken@example.com").count() == 1

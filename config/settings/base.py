@@ -187,6 +187,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "escrows-release-due": {"task": "payments.tasks.escrows_release_due", "schedule": 60.0},
     "escrows-expire-unfunded": {"task": "payments.tasks.escrows_expire_unfunded", "schedule": 3600.0},
     "escrows-flag-stale": {"task": "payments.tasks.escrows_flag_stale", "schedule": 6 * 3600.0},
+    # Verifies every ledger invariant; logs and mails the admins on any violation.
+    "ledger-check": {"task": "wallets.ledger_check", "schedule": timedelta(hours=1)},
 }
 
 # --- Stripe / dj-stripe -----------------------------------------------------------------

@@ -3,7 +3,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.money import quantize
+from core.money import minor_unit, quantize
 from payments.fees import FeeRules, fee_breakdown, release_split
 
 CURRENCIES = st.sampled_from(["USD", "EUR", "GBP", "JPY"])
@@ -31,7 +31,7 @@ def rules(draw):
 @st.composite
 def amounts(draw, currency):
     cents = draw(st.integers(min_value=1, max_value=1_000_000_00))
-    return quantize(Decimal(cents) / 100, currency)
+    return max(quantize(Decimal(cents) / 100, currency), minor_unit(currency))
 
 
 @settings(max_examples=300, deadline=None)

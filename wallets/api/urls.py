@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from wallets.api import views
+
+urlpatterns = [
+    path("wallet/", views.WalletBalancesApi.as_view(), name="api-wallet"),
+    path("wallet/transactions/", views.WalletTransactionsApi.as_view(), name="api-wallet-transactions"),
+]
