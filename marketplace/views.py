@@ -189,7 +189,11 @@ def _run_action(
     except NotFound:
         raise Http404("Not found")
     except ApplicationError as exc:
-        return _render_detail(request, task, errors={action: exc.message}, status=exc.status_code)
+        if action.startswith("offer-"):
+            return _render_detail(request, task, errors={action: exc.message}, status=exc.status_code)
+        # Task buttons come and go with the state, so the refusal goes where it is always seen.
+        messages.error(request, exc.message)
+        return _render_detail(request, task, status=exc.status_code)
     messages.success(request, success)
     return redirect("marketplace:task_detail", pk=task.pk)
 
