@@ -12,7 +12,6 @@ urlpatterns = [
     path("tasks/<int:pk>/edit/", views.task_edit, name="task_edit"),
     path("tasks/<int:pk>/offers/", views.offer_submit, name="offer_submit"),
     path("tasks/<int:pk>/cancel/", views.task_cancel, name="task_cancel"),
-    path("tasks/<int:pk>/start/", views.task_start, name="task_start"),
     path("tasks/<int:pk>/deliver/", views.task_deliver, name="task_deliver"),
     path("tasks/<int:pk>/request-changes/", views.task_request_changes, name="task_request_changes"),
     path("tasks/<int:pk>/complete/", views.task_complete, name="task_complete"),

@@ -19,6 +19,7 @@ from core.errors import ApplicationError, NotFound
 from marketplace import selectors, services
 from marketplace.forms import CancelForm, OfferForm, RequestChangesForm, TaskFilterForm, TaskForm
 from marketplace.models import Offer, Task
+from payments import selectors as payment_selectors
 
 PAGE_SIZE = 12
 
@@ -89,7 +90,11 @@ def _detail_context(
     is_assigned_tasker = user.is_authenticated and task.assigned_tasker_id == user.pk
     my_live_offer = next((o for o in offers if o.tasker_id == user.pk and o.is_live), None)
     is_tasker = user.is_authenticated and getattr(getattr(user, "profile", None), "is_tasker", False)
+    escrow = payment_selectors.escrow_current_for_task(task=task, user=user)
+    escrow_context = payment_selectors.escrow_panel(escrow=escrow, user=user) if escrow else {"escrow": None}
+    delivered = task.status == Task.Status.DELIVERED
     return {
+        **escrow_context,
         "task": task,
         "offers": offers,
         "timeline": selectors.task_timeline(task=task, user=user),
@@ -99,7 +104,15 @@ def _detail_context(
         "my_live_offer": my_live_offer,
         "can_bid": task.status == Task.Status.OPEN and not is_client and is_tasker and my_live_offer is None,
         "can_edit": is_client and task.status == Task.Status.OPEN,
-        "can_cancel": is_client and task.status in (Task.Status.OPEN, Task.Status.ASSIGNED),
+        # Before delivery only: once delivered the client approves, asks for changes or disputes.
+        "can_cancel": is_client and task.status in (Task.Status.OPEN, Task.Status.ASSIGNED, Task.Status.IN_PROGRESS),
+        "can_pay": is_client
+        and escrow is not None
+        and escrow.status == escrow.Status.AWAITING_PAYMENT
+        and not escrow_context.get("escrow_awaiting_confirmation"),
+        "can_approve": is_client and delivered and escrow is not None and escrow.status == escrow.Status.FUNDED,
+        "can_request_changes": is_client and delivered,
+        "can_deliver": is_assigned_tasker and task.status == Task.Status.IN_PROGRESS,
         "offer_form": offer_form or OfferForm(initial={"currency": task.currency}),
         "changes_form": changes_form or RequestChangesForm(),
         "cancel_form": cancel_form or CancelForm(),
@@ -176,7 +189,11 @@ def _run_action(
     except NotFound:
         raise Http404("Not found")
     except ApplicationError as exc:
-        return _render_detail(request, task, errors={action: exc.message}, status=exc.status_code)
+        if action.startswith("offer-"):
+            return _render_detail(request, task, errors={action: exc.message}, status=exc.status_code)
+        # Task buttons come and go with the state, so the refusal goes where it is always seen.
+        messages.error(request, exc.message)
+        return _render_detail(request, task, status=exc.status_code)
     messages.success(request, success)
     return redirect("marketplace:task_detail", pk=task.pk)
 
@@ -210,20 +227,7 @@ def task_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         task,
         action="cancel",
         call=lambda: services.task_cancel(task=task, actor=request.user, reason=reason),
-        success="The task is cancelled.",
-    )
-
-
-@login_required
-@require_POST
-def task_start(request: HttpRequest, pk: int) -> HttpResponse:
-    task = _visible_task_or_404(request, pk)
-    return _run_action(
-        request,
-        task,
-        action="start",
-        call=lambda: services.task_start(task=task, actor=request.user),
-        success="Work started. Mark the task delivered when you are done.",
+        success="The task is cancelled. Any payment held in escrow is refunded to you in full.",
     )
 
 
@@ -265,7 +269,7 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
         task,
         action="complete",
         call=lambda: services.task_complete(task=task, actor=request.user),
-        success="Task completed. Thank you!",
+        success="Payment released to the tasker. The task is completed.",
     )
 
 

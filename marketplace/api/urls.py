@@ -7,7 +7,6 @@ urlpatterns = [
     path("tasks/mine/", views.TaskMineApi.as_view(), name="market-api-task-mine"),
     path("tasks/<int:pk>/", views.TaskDetailApi.as_view(), name="market-api-task-detail"),
     path("tasks/<int:pk>/cancel/", views.TaskCancelApi.as_view(), name="market-api-task-cancel"),
-    path("tasks/<int:pk>/start/", views.TaskStartApi.as_view(), name="market-api-task-start"),
     path("tasks/<int:pk>/deliver/", views.TaskDeliverApi.as_view(), name="market-api-task-deliver"),
     path(
         "tasks/<int:pk>/request-changes/",

@@ -151,12 +151,6 @@ class TaskCancelApi(APIView):
         return _task_response(task)
 
 
-class TaskStartApi(APIView):
-    @extend_schema(request=None, responses={200: TaskOutputSerializer, **REFUSALS}, summary="Start work (tasker)")
-    def post(self, request: Request, pk: int) -> Response:
-        return _task_response(services.task_start(task=_task(request, pk), actor=request.user))
-
-
 class TaskDeliverApi(APIView):
     class TaskDeliverInput(serializers.Serializer):
         note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")

@@ -1,9 +1,13 @@
+from decimal import Decimal
+
 import pytest
 from djmoney.money import Money
 
 from accounts.tests.factories import ClientFactory, TaskerFactory
 from marketplace.models import Offer, Task
 from marketplace.tests.factories import OfferFactory, TaskFactory
+from payments.models import Escrow
+from payments.services import escrow_fund_from_stripe
 
 pytestmark = pytest.mark.django_db
 
@@ -175,7 +179,7 @@ def test_offer_errors_have_stable_codes(api_client):
     assert Offer.objects.count() == 1
 
 
-def test_full_flow_through_the_api(api_client):
+def test_full_flow_through_the_api(api_client, stripe_emulator):
     client_user, tasker, rival = ClientFactory(), TaskerFactory(), TaskerFactory()
     api_client.force_authenticate(client_user)
     task_id = api_client.post(TASKS, _task_payload(), format="json").json()["id"]
@@ -197,8 +201,21 @@ def test_full_flow_through_the_api(api_client):
     assert api_client.post(f"/api/v1/offers/{offer['id']}/accept/").json()["status"] == "accepted"
     _error(api_client.post(f"/api/v1/offers/{rival_offer['id']}/accept/"), 409, "task_not_open")
 
+    # No "start" any more: the task is in progress once the client's payment is held in escrow.
     api_client.force_authenticate(tasker)
-    assert api_client.post(f"{TASKS}{task_id}/start/").json()["status"] == "in_progress"
+    assert api_client.post(f"{TASKS}{task_id}/start/").status_code == 404
+    _error(api_client.post(f"{TASKS}{task_id}/deliver/"), 409, "invalid_transition")
+    api_client.force_authenticate(client_user)
+    escrow = Escrow.objects.get(task_id=task_id)
+    confirmed = api_client.post(
+        f"/api/v1/escrows/{escrow.pk}/confirm/", {"payment_method": "pm_card_visa"}, format="json"
+    ).json()
+    assert confirmed["status"] == "succeeded"
+    escrow.refresh_from_db()
+    escrow_fund_from_stripe(payment_intent_id=escrow.payment_intent_id)
+    assert api_client.get(f"{TASKS}{task_id}/").json()["status"] == "in_progress"
+
+    api_client.force_authenticate(tasker)
     assert (
         api_client.post(f"{TASKS}{task_id}/deliver/", {"note": "Done"}, format="json").json()["status"] == "delivered"
     )
@@ -213,6 +230,8 @@ def test_full_flow_through_the_api(api_client):
     api_client.force_authenticate(client_user)
     assert api_client.post(f"{TASKS}{task_id}/complete/").json()["status"] == "completed"
     assert api_client.get(f"{TASKS}mine/").json()["results"][0]["status"] == "completed"
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.RELEASED and escrow.released_to_tasker == Decimal("44.00")
 
     api_client.force_authenticate(rival)
     assert api_client.get(f"/api/v1/offers/{rival_offer['id']}/").json()["status"] == "rejected"

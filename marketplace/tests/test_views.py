@@ -7,6 +7,8 @@ from djmoney.money import Money
 from accounts.tests.factories import ClientFactory, TaskerFactory
 from marketplace.models import Offer, Task
 from marketplace.tests.factories import OfferFactory, TaskFactory
+from payments.models import Escrow
+from payments.services import escrow_fund_from_stripe
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("site_urls")]
 
@@ -80,7 +82,7 @@ def test_edit_task_only_by_its_client(client):
     assert task.title == "Renamed"
 
 
-def test_bid_accept_start_deliver_complete_through_pages(client):
+def test_bid_accept_pay_deliver_complete_through_pages(client, stripe_emulator):
     task = TaskFactory()
     tasker = TaskerFactory()
 
@@ -98,20 +100,41 @@ def test_bid_accept_start_deliver_complete_through_pages(client):
     assert "Accept" in client.get(task.get_absolute_url()).content.decode()
     assert client.post(reverse("marketplace:offer_accept", args=[offer.pk])).status_code == 302
     task.refresh_from_db()
+    escrow = Escrow.objects.get(task=task)
+    assert task.status == Task.Status.ASSIGNED and escrow.status == Escrow.Status.AWAITING_PAYMENT
+    assert escrow.amount == Decimal("110.00") and escrow.client_total == Decimal("115.50")
+
+    # Nothing to start by hand, and delivering unpaid work is refused.
+    client.force_login(tasker)
+    assert "Start work" not in client.get(task.get_absolute_url()).content.decode()
+    response = client.post(reverse("marketplace:task_deliver", args=[task.pk]))
+    assert response.status_code == 409
+    task.refresh_from_db()
     assert task.status == Task.Status.ASSIGNED
 
+    # The client pays; the webhook's funding moves the task into progress.
+    client.force_login(task.client)
+    response = client.post(reverse("payments:checkout_confirm", args=[escrow.pk]), {"payment_method": "pm_card_visa"})
+    assert response.status_code == 302 and response["Location"] == task.get_absolute_url()
+    escrow.refresh_from_db()
+    escrow_fund_from_stripe(payment_intent_id=escrow.payment_intent_id)
+    task.refresh_from_db()
+    assert task.status == Task.Status.IN_PROGRESS
+
     client.force_login(tasker)
-    client.post(reverse("marketplace:task_start", args=[task.pk]))
     client.post(reverse("marketplace:task_deliver", args=[task.pk]))
     task.refresh_from_db()
     assert task.status == Task.Status.DELIVERED
+    escrow.refresh_from_db()
+    assert escrow.release_due_at is not None
 
     client.force_login(task.client)
     response = client.post(reverse("marketplace:task_request_changes", args=[task.pk]), {"reason": ""})
     assert response.status_code == 400
     client.post(reverse("marketplace:task_request_changes", args=[task.pk]), {"reason": "One more coat"})
     task.refresh_from_db()
-    assert task.status == Task.Status.IN_PROGRESS
+    escrow.refresh_from_db()
+    assert task.status == Task.Status.IN_PROGRESS and escrow.release_due_at is None
 
     client.force_login(tasker)
     client.post(reverse("marketplace:task_deliver", args=[task.pk]))
@@ -119,9 +142,11 @@ def test_bid_accept_start_deliver_complete_through_pages(client):
     response = client.post(reverse("marketplace:task_complete", args=[task.pk]))
     assert response.status_code == 302
     task.refresh_from_db()
+    escrow.refresh_from_db()
     assert task.status == Task.Status.COMPLETED
+    assert escrow.status == Escrow.Status.RELEASED and escrow.released_to_tasker == Decimal("88.00")
     timeline = client.get(task.get_absolute_url()).content.decode()
-    assert "One more coat" in timeline and "Completed" in timeline
+    assert "One more coat" in timeline and "Completed" in timeline and "Released to the tasker" in timeline
 
 
 def test_refusals_are_shown_next_to_the_form_not_as_errors(client):

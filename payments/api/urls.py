@@ -1,3 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from payments.api import views
+
+urlpatterns = [
+    path("escrows/", views.EscrowListApi.as_view(), name="payments-api-escrow-list"),
+    path("escrows/<int:pk>/", views.EscrowDetailApi.as_view(), name="payments-api-escrow-detail"),
+    path("escrows/<int:pk>/checkout/", views.EscrowCheckoutApi.as_view(), name="payments-api-escrow-checkout"),
+    path("escrows/<int:pk>/confirm/", views.EscrowConfirmApi.as_view(), name="payments-api-escrow-confirm"),
+    path("escrows/<int:pk>/approve/", views.EscrowApproveApi.as_view(), name="payments-api-escrow-approve"),
+    path(
+        "escrows/<int:pk>/request-changes/",
+        views.EscrowRequestChangesApi.as_view(),
+        name="payments-api-escrow-request-changes",
+    ),
+    path("escrows/<int:pk>/cancel/", views.EscrowCancelApi.as_view(), name="payments-api-escrow-cancel"),
+]

@@ -1,0 +1,156 @@
+"""Reads for payments: who may see which escrow, what each party is shown, and back-office queues.
+
+An escrow is visible only to its client and its tasker; for anyone else it does not exist
+(``NotFound``), so its existence is not leaked.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from core.errors import ApplicationError, NotFound
+from payments.models import Escrow, EscrowEvent
+
+logger = logging.getLogger(__name__)
+
+CLIENT = "client"
+TASKER = "tasker"
+
+
+def _parties(user: User) -> Q:
+    return Q(client=user) | Q(tasker=user)
+
+
+def escrow_list_for_user(*, user: User, status: str = "") -> QuerySet[Escrow]:
+    """Escrows where ``user`` is the client or the tasker, newest first."""
+    queryset = Escrow.objects.filter(_parties(user))
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.select_related("task", "client", "tasker").order_by("-created_at", "-id")
+
+
+def escrow_get_for_party(*, escrow_id: int, user: User | AnonymousUser | None) -> Escrow:
+    """The escrow if ``user`` is one of its parties, else ``NotFound`` (also when it does not exist)."""
+    if user is None or not user.is_authenticated:
+        raise NotFound("No such escrow.", code="escrow_not_found")
+    escrow = escrow_list_for_user(user=user).filter(pk=escrow_id).first()
+    if escrow is None:
+        raise NotFound("No such escrow.", code="escrow_not_found")
+    return escrow
+
+
+def escrow_current_for_task(*, task, user: User | AnonymousUser | None) -> Escrow | None:
+    """The task's current escrow (a cancelled one is history), for its client or assigned tasker only."""
+    if user is None or not user.is_authenticated:
+        return None
+    return (
+        escrow_list_for_user(user=user)
+        .filter(task=task)
+        .exclude(status=Escrow.Status.CANCELLED)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def escrow_role(*, escrow: Escrow, user: User) -> str:
+    return CLIENT if escrow.client_id == user.pk else TASKER
+
+
+@dataclass(frozen=True)
+class BreakdownLine:
+    key: str
+    label: str
+    amount: Decimal
+    is_total: bool = False
+
+
+def escrow_breakdown_for(*, escrow: Escrow, role: str) -> list[BreakdownLine]:
+    """The money lines a party is shown: the client what they pay, the tasker what they receive.
+
+    Each side sees only its own fee: the client's service fee is none of the tasker's business,
+    and the commission none of the client's.
+    """
+    if role == CLIENT:
+        return [
+            BreakdownLine("amount", "Agreed amount", escrow.amount),
+            BreakdownLine("client_fee", "Service fee", escrow.client_fee),
+            BreakdownLine("client_total", "Total to pay", escrow.client_total, is_total=True),
+        ]
+    return [
+        BreakdownLine("amount", "Agreed amount", escrow.amount),
+        BreakdownLine("commission", "Holdfast commission", -escrow.commission),
+        BreakdownLine("tasker_net", "You receive", escrow.tasker_net, is_total=True),
+    ]
+
+
+def escrow_timeline(*, escrow: Escrow) -> QuerySet[EscrowEvent]:
+    return escrow.events.select_related("actor").order_by("created_at", "id")
+
+
+def escrow_awaiting_confirmation(*, escrow: Escrow) -> bool:
+    """True while Stripe says the card payment went through but its webhook has not funded the escrow yet.
+
+    Asks Stripe only in that narrow window (awaiting payment, an attempt made), so ordinary page
+    views never call out. If Stripe cannot be reached the answer is "no": the page then shows
+    the plain status, which is still true.
+    """
+    if escrow.status != Escrow.Status.AWAITING_PAYMENT or not escrow.payment_intent_id:
+        return False
+    if not escrow.payment_attempts:
+        return False
+    from payments import stripe_gateway
+
+    try:
+        intent = stripe_gateway.payment_intent_retrieve(escrow.payment_intent_id)
+    except ApplicationError as exc:
+        logger.info("Could not read PaymentIntent %s: %s", escrow.payment_intent_id, exc)
+        return False
+    return intent.status in ("succeeded", "processing")
+
+
+# --- back office ---------------------------------------------------------------------------------
+
+
+def escrow_stale_q(*, now: datetime | None = None) -> Q:
+    """Funded longer than ``ESCROW_STALE_AFTER`` and still not delivered (as the stale sweeper sees it)."""
+    now = now or timezone.now()
+    return Q(
+        status=Escrow.Status.FUNDED,
+        funded_at__lte=now - settings.ESCROW_STALE_AFTER,
+        release_due_at__isnull=True,
+    )
+
+
+def escrow_is_stale(*, escrow: Escrow, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return (
+        escrow.status == Escrow.Status.FUNDED
+        and escrow.funded_at is not None
+        and escrow.funded_at <= now - settings.ESCROW_STALE_AFTER
+        and escrow.release_due_at is None
+    )
+
+
+def escrow_panel(*, escrow: Escrow, user: User) -> dict:
+    """Everything the escrow panel shows to one party (the task page and the escrow page share it)."""
+    role = escrow_role(escrow=escrow, user=user)
+    awaiting_confirmation = role == CLIENT and escrow_awaiting_confirmation(escrow=escrow)
+    return {
+        "escrow": escrow,
+        "escrow_role": role,
+        "escrow_lines": escrow_breakdown_for(escrow=escrow, role=role),
+        "escrow_events": list(escrow_timeline(escrow=escrow)),
+        "escrow_awaiting_confirmation": awaiting_confirmation,
+        # Once Stripe has the money, an earlier decline is no longer news.
+        "escrow_payment_error": "" if awaiting_confirmation else escrow.last_payment_error,
+        "escrow_is_held": escrow.status in (Escrow.Status.FUNDED, Escrow.Status.DISPUTED),
+    }
