@@ -249,7 +249,7 @@ def task_cancel(*, task: Task, actor: User, reason: str = "") -> Task:
     if task.status == Task.Status.CANCELLED:
         return task
     reason = _clean_text(reason, field="reason", max_length=REASON_MAX_LENGTH, required=False, label="reason")
-    if task.status in (Task.Status.ASSIGNED, Task.Status.IN_PROGRESS):
+    if task.status in (Task.Status.ASSIGNED, Task.Status.IN_PROGRESS, Task.Status.DELIVERED):
         escrow = escrow_for_task(task)
         if escrow is not None:
             # Stripe is called here, outside any lock; the escrow services lock what they change.

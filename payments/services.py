@@ -18,7 +18,7 @@ from django.utils import timezone
 from moneyed import Money
 
 from accounts.models import User
-from core.errors import ApplicationError, NotFound, ValidationError
+from core.errors import ApplicationError, Conflict, NotFound, ValidationError
 from core.money import quantize
 from marketplace.models import Offer
 from payments import stripe_gateway
@@ -96,8 +96,7 @@ def stripe_setup(*, site_url: str | None = None) -> list[WebhookSetup]:
 # the status change, with the escrow row locked.
 
 
-class EscrowError(ApplicationError):
-    status_code = 409
+class EscrowError(Conflict):
     default_code = "escrow_conflict"
 
 
@@ -336,6 +335,12 @@ def escrow_payment_confirm(*, escrow: Escrow, actor: User, payment_method: str, 
         message = pi.last_payment_error.get("message") or "The payment failed."
         escrow_payment_failure_record(escrow=escrow, message=message, code=pi.last_payment_error.get("code", ""))
         raise stripe_gateway.PaymentError(message, code="card_declined")
+    if pi.status == "succeeded":
+        with transaction.atomic():
+            locked = _lock(escrow.pk)
+            locked.last_payment_error = ""
+            locked.last_payment_error_code = ""
+            locked.save(update_fields=["last_payment_error", "last_payment_error_code", "updated_at"])
     return PaymentAttempt(status=pi.status)
 
 
@@ -562,6 +567,9 @@ def escrow_release(*, escrow: Escrow, actor: User | None, reason: str, from_disp
 def escrow_approve(*, escrow: Escrow, actor: User) -> Escrow:
     """The client approves the work: release now. Only the client; only once work was delivered."""
     _require_party(escrow, actor, client_only=True)
+    escrow.refresh_from_db()
+    if escrow.status == Escrow.Status.FUNDED and escrow.release_due_at is None:
+        raise EscrowError("You can approve the work once the tasker has delivered it.", code="escrow_not_delivered")
     return escrow_release(escrow=escrow, actor=actor, reason="Approved by the client")
 
 
@@ -761,9 +769,7 @@ def escrow_cancel(*, escrow: Escrow, actor: User | None, reason: str) -> Escrow:
         return escrow
     if escrow.status == Escrow.Status.FUNDED:
         if escrow.release_due_at is not None:
-            raise EscrowError(
-                "The work was delivered: approve it, ask for changes, or open a dispute.", code="escrow_delivered"
-            )
+            raise EscrowError("The work was delivered: approve it or ask for changes instead.", code="escrow_delivered")
         escrow_refund(
             escrow=escrow, amount=None, actor=actor, reason=reason or "Cancelled by the client before delivery"
         )

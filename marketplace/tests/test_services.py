@@ -8,6 +8,8 @@ from core.errors import Conflict, InvalidTransition, PermissionDenied, Validatio
 from marketplace import services
 from marketplace.models import Offer, Task, TaskEvent
 from marketplace.tests.factories import OfferFactory, TaskFactory
+from payments.services import escrow_for_task, escrow_fund_from_stripe
+from payments.tests.escrow_helpers import fund
 
 pytestmark = pytest.mark.django_db
 
@@ -245,9 +247,15 @@ def test_accept_refused_for_non_client_and_non_pending_offer(open_task, tasker):
 # --- the task's life after assignment --------------------------------------------------------
 
 
-def test_full_lifecycle_with_changes_requested(assigned_task, tasker):
+def _fund(task):
+    """Pay for the task's escrow with a test card: the funding, not the tasker, starts the work."""
+    fund(escrow_for_task(task))
+    task.refresh_from_db()
+
+
+def test_full_lifecycle_with_changes_requested(assigned_task, tasker, stripe_emulator):
     client = assigned_task.client
-    services.task_start(task=assigned_task, actor=tasker)
+    _fund(assigned_task)
     services.task_mark_delivered(task=assigned_task, actor=tasker)
     services.task_request_changes(task=assigned_task, actor=client, reason="The shelf wobbles.")
     services.task_mark_delivered(task=assigned_task, actor=tasker, note="Fixed the wobble.")
@@ -268,10 +276,10 @@ def test_full_lifecycle_with_changes_requested(assigned_task, tasker):
     assert assigned_task.events.get(from_status="delivered", to_status="in_progress").reason == "The shelf wobbles."
 
 
-def test_repeated_transitions_are_harmless(assigned_task, tasker):
+def test_repeated_transitions_are_harmless(assigned_task, tasker, stripe_emulator):
     client = assigned_task.client
-    for _ in range(2):
-        services.task_start(task=assigned_task, actor=tasker)
+    _fund(assigned_task)
+    escrow_fund_from_stripe(payment_intent_id=escrow_for_task(assigned_task).payment_intent_id)
     for _ in range(2):
         services.task_mark_delivered(task=assigned_task, actor=tasker)
     for _ in range(2):
@@ -283,10 +291,10 @@ def test_repeated_transitions_are_harmless(assigned_task, tasker):
 def test_transitions_refuse_wrong_actor_and_wrong_state(assigned_task, tasker, other_tasker):
     client = assigned_task.client
     with pytest.raises(PermissionDenied) as exc:
-        services.task_start(task=assigned_task, actor=other_tasker)
+        services.task_mark_delivered(task=assigned_task, actor=other_tasker)
     assert exc.value.code == "not_assigned_tasker"
     with pytest.raises(PermissionDenied) as exc:
-        services.task_start(task=assigned_task, actor=client)
+        services.task_mark_delivered(task=assigned_task, actor=client)
     assert exc.value.code == "not_assigned_tasker"
     with pytest.raises(InvalidTransition):
         services.task_mark_delivered(task=assigned_task, actor=tasker)
@@ -299,8 +307,8 @@ def test_transitions_refuse_wrong_actor_and_wrong_state(assigned_task, tasker, o
     assert assigned_task.status == Task.Status.ASSIGNED
 
 
-def test_request_changes_needs_a_reason(assigned_task, tasker):
-    services.task_start(task=assigned_task, actor=tasker)
+def test_request_changes_needs_a_reason(assigned_task, tasker, stripe_emulator):
+    _fund(assigned_task)
     services.task_mark_delivered(task=assigned_task, actor=tasker)
     with pytest.raises(ValidationError) as exc:
         services.task_request_changes(task=assigned_task, actor=assigned_task.client, reason="  ")
@@ -322,14 +330,24 @@ def test_cancel_open_task_rejects_pending_offers_and_is_idempotent(open_task):
     assert open_task.events.filter(to_status=Task.Status.CANCELLED).count() == 1
 
 
-def test_cancel_assigned_allowed_but_not_in_progress(assigned_task, tasker):
-    services.task_start(task=assigned_task, actor=tasker)
-    with pytest.raises(InvalidTransition):
-        services.task_cancel(task=assigned_task, actor=assigned_task.client)
+def test_cancel_in_progress_refunds_in_full_but_not_after_delivery(assigned_task, tasker, stripe_emulator):
+    _fund(assigned_task)
     with pytest.raises(PermissionDenied):
         services.task_cancel(task=assigned_task, actor=tasker)
+    services.task_cancel(task=assigned_task, actor=assigned_task.client, reason="Found someone nearer")
     assigned_task.refresh_from_db()
-    assert assigned_task.status == Task.Status.IN_PROGRESS
+    assert assigned_task.status == Task.Status.CANCELLED
+    assert escrow_for_task(assigned_task).status == "refunded"
+
+
+def test_cancel_after_delivery_is_refused(assigned_task, tasker, stripe_emulator):
+    _fund(assigned_task)
+    services.task_mark_delivered(task=assigned_task, actor=tasker)
+    with pytest.raises(Conflict) as exc:
+        services.task_cancel(task=assigned_task, actor=assigned_task.client)
+    assert exc.value.code == "escrow_delivered"
+    assigned_task.refresh_from_db()
+    assert assigned_task.status == Task.Status.DELIVERED
 
 
 def test_cancel_assigned_task(assigned_task):

@@ -6,7 +6,8 @@ from marketplace import services as market
 from marketplace.models import Offer, Task
 from marketplace.tests.factories import OfferFactory, TaskFactory
 from payments.models import Escrow
-from payments.services import escrow_for_task, escrow_fund_from_stripe, escrow_payment_confirm
+from payments.services import escrow_for_task  # noqa: F401
+from payments.tests.factories import escrow_pay
 
 RETURN_URL = "http://testserver/back/"
 
@@ -20,11 +21,7 @@ def accepted_escrow(*, task: Task | None = None, offer: Offer | None = None) -> 
 
 def fund(escrow: Escrow, *, card: str = "pm_card_visa") -> Escrow:
     """Pay with a test card at the emulator, then do what Stripe's webhook task does."""
-    escrow_payment_confirm(escrow=escrow, actor=escrow.client, payment_method=card, return_url=RETURN_URL)
-    escrow.refresh_from_db()
-    escrow_fund_from_stripe(payment_intent_id=escrow.payment_intent_id)
-    escrow.refresh_from_db()
-    return escrow
+    return escrow_pay(escrow, card=card)
 
 
 def funded_task(*, task: Task | None = None, offer: Offer | None = None) -> Task:

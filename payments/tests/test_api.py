@@ -138,7 +138,7 @@ def test_cancel_refunds_before_delivery_and_is_refused_after(api_client):
     task = delivered_task()
     delivered = Escrow.objects.get(task=task)
     api_client.force_authenticate(task.client)
-    _error(api_client.post(f"{ESCROWS}{delivered.pk}/cancel/"), 409, "invalid_transition")
+    _error(api_client.post(f"{ESCROWS}{delivered.pk}/cancel/"), 409, "escrow_delivered")
     delivered.refresh_from_db()
     assert delivered.status == Escrow.Status.FUNDED and delivered.refunded_amount == Decimal("0.00")
 

@@ -214,5 +214,5 @@ def test_refusals_on_the_task_page_are_messages_not_errors(client):
     client.force_login(task.client)
     response = client.post(reverse("marketplace:task_cancel", args=[task.pk]))
     assert response.status_code == 409
-    assert "This task is delivered and cannot become cancelled." in response.content.decode()
+    assert "The work was delivered: approve it or ask for changes instead." in response.content.decode()
     assert Escrow.objects.get(task=task).status == Escrow.Status.FUNDED
