@@ -278,15 +278,22 @@ def _task_cancel_locked(*, task: Task, actor: User, reason: str) -> Task:
 # Called by payments.services with the escrow row already locked (lock order: escrow, then task).
 
 
+def _task_follow_escrow(
+    *, task: Task, to: str, allowed_from: tuple[str, ...], timestamp_field: str, reason: str
+) -> Task:
+    task = _lock_task(task.pk)
+    if task.status == to or task.status not in allowed_from:
+        return task  # already there, or a state the escrow event does not move (a late, stale event)
+    return _task_transition(
+        task=task, actor=None, to=to, allowed_from=allowed_from, timestamp_field=timestamp_field, reason=reason
+    )
+
+
 @transaction.atomic
 def task_funded(*, task: Task) -> Task:
     """The client's payment is held in escrow: assigned → in progress. Idempotent."""
-    task = _lock_task(task.pk)
-    if task.status != Task.Status.ASSIGNED:
-        return task
-    return _task_transition(
+    return _task_follow_escrow(
         task=task,
-        actor=None,
         to=Task.Status.IN_PROGRESS,
         allowed_from=(Task.Status.ASSIGNED,),
         timestamp_field="started_at",
@@ -297,12 +304,8 @@ def task_funded(*, task: Task) -> Task:
 @transaction.atomic
 def task_released(*, task: Task) -> Task:
     """The escrow was released to the tasker: the task is completed. Idempotent."""
-    task = _lock_task(task.pk)
-    if task.status == Task.Status.COMPLETED:
-        return task
-    return _task_transition(
+    return _task_follow_escrow(
         task=task,
-        actor=None,
         to=Task.Status.COMPLETED,
         allowed_from=(Task.Status.IN_PROGRESS, Task.Status.DELIVERED),
         timestamp_field="completed_at",
@@ -313,12 +316,8 @@ def task_released(*, task: Task) -> Task:
 @transaction.atomic
 def task_refunded(*, task: Task) -> Task:
     """The client was refunded in full: the task is cancelled. Idempotent."""
-    task = _lock_task(task.pk)
-    if task.status == Task.Status.CANCELLED:
-        return task
-    return _task_transition(
+    return _task_follow_escrow(
         task=task,
-        actor=None,
         to=Task.Status.CANCELLED,
         allowed_from=(Task.Status.ASSIGNED, Task.Status.IN_PROGRESS, Task.Status.DELIVERED),
         timestamp_field="cancelled_at",

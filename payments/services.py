@@ -201,6 +201,27 @@ def _platform(kind: str, currency: str):
     return platform_account(kind=kind, currency=currency)
 
 
+def _post_between_processor_and_escrow(
+    *, escrow: Escrow, amount: Decimal, into_escrow: bool, key: str, kind: str, actor: User | None, memo: str
+) -> None:
+    """One balanced entry moving ``amount`` between the processor balance and the escrow's account."""
+    from wallets.models import LedgerAccount
+    from wallets.services import ledger_post
+
+    signed = amount if into_escrow else -amount
+    ledger_post(
+        idempotency_key=key,
+        kind=kind,
+        reference=escrow,
+        lines=[
+            (_platform(LedgerAccount.Kind.PROCESSOR_BALANCE, escrow.currency), -signed),
+            (_escrow_account(escrow), signed),
+        ],
+        actor=actor,
+        memo=memo,
+    )
+
+
 def _require_party(escrow: Escrow, actor: User, *, client_only: bool = False) -> None:
     parties = {escrow.client_id} if client_only else {escrow.client_id, escrow.tasker_id}
     if actor.pk not in parties:
@@ -387,17 +408,14 @@ def escrow_fund_from_stripe(*, payment_intent_id: str, stripe_event_id: str = ""
                 stripe_event_id=stripe_event_id,
             )
             return escrow
-        from wallets.models import JournalEntry, LedgerAccount
-        from wallets.services import ledger_post
+        from wallets.models import JournalEntry
 
-        ledger_post(
-            idempotency_key=f"escrow:{escrow.pk}:funding",
+        _post_between_processor_and_escrow(
+            escrow=escrow,
+            amount=escrow.client_total,
+            into_escrow=True,
+            key=f"escrow:{escrow.pk}:funding",
             kind=JournalEntry.Kind.ESCROW_FUNDING,
-            reference=escrow,
-            lines=[
-                (_platform(LedgerAccount.Kind.PROCESSOR_BALANCE, escrow.currency), -escrow.client_total),
-                (_escrow_account(escrow), escrow.client_total),
-            ],
             actor=None,
             memo=f"Card payment {pi.id}",
         )
@@ -630,17 +648,14 @@ def _refund_reserve(
             details={"held": str(held)},
         )
     refund = EscrowRefund.objects.create(escrow=escrow, amount=amount, reason=reason[:500] or "Refund", actor=actor)
-    from wallets.models import JournalEntry, LedgerAccount
-    from wallets.services import ledger_post
+    from wallets.models import JournalEntry
 
-    ledger_post(
-        idempotency_key=f"escrow-refund:{refund.pk}",
+    _post_between_processor_and_escrow(
+        escrow=escrow,
+        amount=amount,
+        into_escrow=False,
+        key=f"escrow-refund:{refund.pk}",
         kind=JournalEntry.Kind.ESCROW_REFUND,
-        reference=escrow,
-        lines=[
-            (_escrow_account(escrow), -amount),
-            (_platform(LedgerAccount.Kind.PROCESSOR_BALANCE, escrow.currency), amount),
-        ],
         actor=actor,
         memo=reason,
     )
@@ -704,17 +719,14 @@ def _refund_fail(*, refund: EscrowRefund, message: str) -> None:
     refund = EscrowRefund.objects.select_for_update().get(pk=refund.pk)
     if refund.status != EscrowRefund.Status.PENDING:
         return
-    from wallets.models import JournalEntry, LedgerAccount
-    from wallets.services import ledger_post
+    from wallets.models import JournalEntry
 
-    ledger_post(
-        idempotency_key=f"escrow-refund:{refund.pk}:reversal",
+    _post_between_processor_and_escrow(
+        escrow=escrow,
+        amount=refund.amount,
+        into_escrow=True,
+        key=f"escrow-refund:{refund.pk}:reversal",
         kind=JournalEntry.Kind.ESCROW_REFUND,
-        reference=escrow,
-        lines=[
-            (_platform(LedgerAccount.Kind.PROCESSOR_BALANCE, escrow.currency), -refund.amount),
-            (_escrow_account(escrow), refund.amount),
-        ],
         actor=None,
         memo=f"Refund failed: {message}",
     )
