@@ -60,4 +60,5 @@ def stop_postgres() -> None:
     import pgserver
 
     server = pgserver.get_server(DATA_DIR / "pg", cleanup_mode="stop")
+    server.cleanup_mode = "stop"  # a handle this process opened earlier was told to keep it running
     server.cleanup()

@@ -84,8 +84,8 @@ def demo_data_load() -> str:
             title=title,
             description=description,
             category=category,
-            budget=Decimal(budget),
-            currency="USD",
+            budget_amount=Decimal(budget),
+            budget_currency="USD",
         )
         created += 1
         for i, tasker in enumerate(taskers):

@@ -162,11 +162,14 @@ def platform_account_sync() -> Any:
     """Create or refresh dj-stripe's ``APIKey`` and platform ``Account`` rows for the configured key."""
     from djstripe.models import APIKey
 
+    def _sync() -> Any:
+        api_key, _ = APIKey.objects.get_or_create_by_api_key(settings.STRIPE_SECRET_KEY)
+        if api_key.djstripe_owner_account is None:
+            api_key.refresh_account()
+        return api_key.djstripe_owner_account
+
     _configure()
-    api_key, _ = APIKey.objects.get_or_create_by_api_key(settings.STRIPE_SECRET_KEY)
-    if api_key.djstripe_owner_account is None:
-        api_key.refresh_account()
-    return api_key.djstripe_owner_account
+    return _call(_sync)
 
 
 # --- Connect accounts -----------------------------------------------------------------------
