@@ -164,8 +164,9 @@ def platform_account_sync() -> Any:
 
     def _sync() -> Any:
         api_key, _ = APIKey.objects.get_or_create_by_api_key(settings.STRIPE_SECRET_KEY)
-        if api_key.djstripe_owner_account is None:
-            api_key.refresh_account()
+        # Always re-read: the key may now belong to another account (a reset emulator, a new
+        # Stripe account), and dj-stripe scopes its calls with the stored account's id.
+        api_key.refresh_account()
         return api_key.djstripe_owner_account
 
     _configure()
