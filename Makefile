@@ -28,5 +28,12 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+bench: install
+	$(BIN)/python bench/ledger_bench.py
+	$(BIN)/python bench/escrow_bench.py
+
+ledger-check: install
+	$(BIN)/python manage.py ledger_check
+
 clean-data:
 	rm -rf .data
