@@ -32,8 +32,3 @@ def assigned_task(open_task, tasker):
     services.offer_accept(offer=offer, actor=open_task.client)
     open_task.refresh_from_db()
     return open_task
-
-
-@pytest.fixture
-def site_urls(settings):
-    settings.ROOT_URLCONF = "marketplace.tests.urls"

@@ -10,7 +10,7 @@ from marketplace.tests.factories import OfferFactory, TaskFactory
 from payments.models import Escrow
 from payments.services import escrow_fund_from_stripe
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("site_urls")]
+pytestmark = pytest.mark.django_db
 
 
 def test_browse_is_public_and_filters(client):

@@ -15,14 +15,9 @@ from payments.models import Escrow, FeePolicy
 from payments.services import fee_policy_active
 from payments.tests.escrow_helpers import accepted_escrow, delivered_task, fund
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("site_urls", "stripe_emulator")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_emulator")]
 
 CHANGELIST = "admin:payments_escrow_changelist"
-
-
-@pytest.fixture
-def site_urls(settings):
-    settings.ROOT_URLCONF = "marketplace.tests.urls"
 
 
 def _staff(group_name):

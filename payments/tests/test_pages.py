@@ -11,12 +11,7 @@ from payments.models import Escrow, EscrowEvent
 from payments.services import escrow_fund_from_stripe
 from payments.tests.escrow_helpers import accepted_escrow, delivered_task, fund, funded_task
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("site_urls", "stripe_emulator")]
-
-
-@pytest.fixture
-def site_urls(settings):
-    settings.ROOT_URLCONF = "marketplace.tests.urls"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_emulator")]
 
 
 def _checkout(escrow):

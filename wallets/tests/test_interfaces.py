@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from accounts.tests.factories import PASSWORD, UserFactory
 from wallets import services, tasks
@@ -14,14 +14,6 @@ from wallets.models import JournalEntry, LedgerAccount
 from wallets.tests.factories import EscrowAccountFactory, fund
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _page_urls(settings):
-    try:
-        reverse("marketplace:task_list")
-    except NoReverseMatch:
-        settings.ROOT_URLCONF = "wallets.tests.urls"
 
 
 @pytest.fixture
