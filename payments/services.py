@@ -371,8 +371,12 @@ def escrow_payment_failure_record(*, escrow: Escrow, message: str, code: str, st
     escrow = _lock(escrow.pk)
     if escrow.status != Escrow.Status.AWAITING_PAYMENT:
         return escrow
-    if stripe_event_id and escrow.events.filter(stripe_event_id=stripe_event_id).exists():
-        return escrow
+    if stripe_event_id:
+        if escrow.events.filter(stripe_event_id=stripe_event_id).exists():
+            return escrow
+        latest = escrow.events.order_by("-created_at", "-id").first()
+        if latest is not None and latest.kind == EscrowEvent.Kind.PAYMENT_FAILED:
+            return escrow  # the confirm call already recorded this attempt's decline
     escrow.last_payment_error = message[:500]
     escrow.last_payment_error_code = (code or "")[:64]
     escrow.save(update_fields=["last_payment_error", "last_payment_error_code", "updated_at"])
@@ -430,7 +434,17 @@ def escrow_fund_from_stripe(*, payment_intent_id: str, stripe_event_id: str = ""
         escrow.last_payment_error_code = ""
         if not late:
             escrow.status = Escrow.Status.FUNDED
-        escrow.save()
+        escrow.save(
+            update_fields=[
+                "status",
+                "funded_at",
+                "payment_intent_id",
+                "charge_id",
+                "last_payment_error",
+                "last_payment_error_code",
+                "updated_at",
+            ]
+        )
         _event(
             escrow,
             EscrowEvent.Kind.FUNDED,
@@ -566,7 +580,7 @@ def escrow_release(*, escrow: Escrow, actor: User | None, reason: str, from_disp
     escrow.released_at = timezone.now()
     escrow.released_to_tasker = split.tasker_net
     escrow.release_due_at = None
-    escrow.save()
+    escrow.save(update_fields=["status", "released_at", "released_to_tasker", "release_due_at", "updated_at"])
     _event(
         escrow,
         EscrowEvent.Kind.RELEASED,
@@ -695,7 +709,7 @@ def _refund_complete(*, refund: EscrowRefund, stripe_refund_id: str, stripe_even
         escrow.status = Escrow.Status.REFUNDED
         escrow.refunded_at = refund.completed_at
         escrow.release_due_at = None
-        escrow.save()
+        escrow.save(update_fields=["status", "refunded_at", "release_due_at", "updated_at"])
         from marketplace.services import task_refunded
 
         task_refunded(task=escrow.task)
@@ -810,7 +824,7 @@ def escrow_cancel(*, escrow: Escrow, actor: User | None, reason: str) -> Escrow:
             return escrow
         escrow.status = Escrow.Status.CANCELLED
         escrow.cancelled_at = timezone.now()
-        escrow.save()
+        escrow.save(update_fields=["status", "cancelled_at", "updated_at"])
         _event(
             escrow,
             EscrowEvent.Kind.CANCELLED,

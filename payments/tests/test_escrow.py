@@ -148,6 +148,21 @@ def test_decline_then_success():
     assert escrow.payment_attempts == 2
 
 
+def test_a_decline_is_on_the_timeline_once_when_its_webhook_follows():
+    escrow = escrow_awaiting_payment()
+    with pytest.raises(stripe_gateway.PaymentError):
+        services.escrow_payment_confirm(
+            escrow=escrow, actor=escrow.client, payment_method="pm_card_chargeDeclined", return_url="http://t/"
+        )
+    escrow.refresh_from_db()
+    # What the payment_intent.payment_failed task does when the webhook arrives, twice.
+    for _ in range(2):
+        services.escrow_payment_failure_from_stripe(payment_intent_id=escrow.payment_intent_id, stripe_event_id="evt_1")
+    assert escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_FAILED).count() == 1
+    escrow.refresh_from_db()
+    assert escrow.last_payment_error
+
+
 @pytest.mark.parametrize(("outcome", "funded"), [("complete", True), ("fail", False)])
 def test_three_d_secure(stripe_emulator, outcome, funded):
     import requests

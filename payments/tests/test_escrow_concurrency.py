@@ -13,7 +13,7 @@ from django.utils import timezone
 from core.errors import ApplicationError
 from marketplace.models import Task
 from payments import services, stripe_gateway
-from payments.models import Escrow, EscrowRefund
+from payments.models import Escrow, EscrowEvent, EscrowRefund
 from payments.services import stripe_setup
 from payments.tests.factories import escrow_awaiting_payment, escrow_delivered
 from wallets.models import JournalEntry
@@ -44,6 +44,8 @@ def test_webhooks_alone_fund_the_escrow_whatever_their_order(stripe_emulator, li
     assert JournalEntry.objects.filter(kind=JournalEntry.Kind.ESCROW_FUNDING).count() == 1
     # A stale payment_failed never moves a funded escrow back or shows an old error.
     assert escrow.last_payment_error == ""
+    # The decline is on the timeline once, whether the confirm call or the webhook saw it first.
+    assert escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_FAILED).count() == 1
     assert ledger_invariant_violations() == []
 
 
