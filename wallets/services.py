@@ -28,6 +28,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models, transaction
 
 from accounts.models import User
+from core import sql
 from core.errors import ValidationError
 from core.money import decimal_places, quantize, validate_currency
 from wallets.errors import IdempotencyKeyReused, InsufficientFunds, UnbalancedEntry
@@ -47,27 +48,15 @@ def account_get_or_create(
     owner: models.Model | None = None,
     client: User | None = None,
     tasker: User | None = None,
+    user_id: int | None = None,
 ) -> LedgerAccount:
     """The one account of ``kind`` for this owner and currency, created on first use.
 
-    Safe to call concurrently (a unique constraint decides the winner). For escrow accounts,
-    ``client`` and ``tasker`` are recorded so wallets can show money held and pending; a
-    tasker given later is filled in.
+    A wallet's owner is ``user`` (or just its ``user_id``). Safe to call concurrently (a unique
+    constraint decides the winner). For escrow accounts, ``client`` and ``tasker`` are recorded so
+    wallets can show money held and pending; a tasker given later is filled in.
     """
-    currency = validate_currency(currency)
-    if kind not in LedgerAccount.Kind.values:
-        raise ValidationError(f"{kind} is not a kind of ledger account.", code="ledger_account_kind_invalid")
-    if kind == LedgerAccount.Kind.USER_WALLET and (user is None or owner is not None):
-        raise ValidationError("A wallet belongs to exactly one user.", code="ledger_account_owner_invalid")
-    if kind == LedgerAccount.Kind.ESCROW and (owner is None or owner.pk is None or user is not None):
-        raise ValidationError("An escrow account belongs to a saved escrow.", code="ledger_account_owner_invalid")
-    if kind in LedgerAccount.PLATFORM_KINDS and (user is not None or owner is not None):
-        raise ValidationError("Platform accounts have no owner.", code="ledger_account_owner_invalid")
-
-    lookup: dict = {"kind": kind, "currency": currency, "user": user, "owner_type": None, "owner_id": None}
-    if owner is not None:
-        lookup["owner_type"] = ContentType.objects.get_for_model(owner)
-        lookup["owner_id"] = str(owner.pk)
+    lookup = _account_lookup(kind=kind, currency=currency, user_id=user.pk if user else user_id, owner=owner)
     account, created = LedgerAccount.objects.get_or_create(**lookup, defaults={"client": client, "tasker": tasker})
     if not created and kind == LedgerAccount.Kind.ESCROW:
         missing = {}
@@ -80,6 +69,64 @@ def account_get_or_create(
             for field, value in missing.items():
                 setattr(account, field, value)
     return account
+
+
+def accounts_get_or_create(*wanted: dict) -> list[LedgerAccount]:
+    """Several accounts at once, in the order asked: one query when they all exist already.
+
+    Each item holds the keyword arguments of ``account_get_or_create``; an account not there yet
+    (or an escrow account still missing its client or tasker) goes through it. Written as SQL
+    because ``escrow_release`` calls it for every release (see bench/escrow_bench.py).
+    """
+    lookups = [
+        _account_lookup(
+            kind=w["kind"],
+            currency=w["currency"],
+            user_id=w["user"].pk if w.get("user") else w.get("user_id"),
+            owner=w.get("owner"),
+        )
+        for w in wanted
+    ]
+    # The unique key treats NULLs as equal; "= NULL" never matches, so those columns say IS NULL.
+    where, params = [], []
+    for lookup in lookups:
+        where.append(
+            " AND ".join(f"{column} = %s" if v is not None else f"{column} IS NULL" for column, v in lookup.items())
+        )
+        params += [v for v in lookup.values() if v is not None]
+    query = f"SELECT {sql.columns(LedgerAccount)} FROM {LedgerAccount._meta.db_table} WHERE ({') OR ('.join(where)})"
+    found = {
+        (a.kind, a.currency, a.user_id, a.owner_type_id, a.owner_id): a for a in sql.fetch(LedgerAccount, query, params)
+    }
+    accounts = []
+    for want, lookup in zip(wanted, lookups, strict=True):
+        account = found.get(tuple(lookup.values()))
+        incomplete = account is not None and (
+            (want.get("client") is not None and account.client_id is None)
+            or (want.get("tasker") is not None and account.tasker_id is None)
+        )
+        accounts.append(account_get_or_create(**want) if account is None or incomplete else account)
+    return accounts
+
+
+def _account_lookup(*, kind: str, currency: str, user_id: int | None, owner: models.Model | None) -> dict:
+    """The unique key of an account, checked: kind, currency, user_id, owner_type_id, owner_id."""
+    currency = validate_currency(currency)
+    if kind not in LedgerAccount.Kind.values:
+        raise ValidationError(f"{kind} is not a kind of ledger account.", code="ledger_account_kind_invalid")
+    if kind == LedgerAccount.Kind.USER_WALLET and (user_id is None or owner is not None):
+        raise ValidationError("A wallet belongs to exactly one user.", code="ledger_account_owner_invalid")
+    if kind == LedgerAccount.Kind.ESCROW and (owner is None or owner.pk is None or user_id is not None):
+        raise ValidationError("An escrow account belongs to a saved escrow.", code="ledger_account_owner_invalid")
+    if kind in LedgerAccount.PLATFORM_KINDS and (user_id is not None or owner is not None):
+        raise ValidationError("Platform accounts have no owner.", code="ledger_account_owner_invalid")
+    return {
+        "kind": kind,
+        "currency": currency,
+        "user_id": user_id,
+        "owner_type_id": ContentType.objects.get_for_model(owner).pk if owner is not None else None,
+        "owner_id": str(owner.pk) if owner is not None else None,
+    }
 
 
 def wallet_account_get_or_create(*, user: User, currency: str) -> LedgerAccount:
@@ -104,7 +151,6 @@ def platform_account(*, kind: str, currency: str) -> LedgerAccount:
 # --- Posting -------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def ledger_post(
     *,
     idempotency_key: str,
@@ -113,6 +159,7 @@ def ledger_post(
     lines: Sequence[Line],
     actor: User | None,
     memo: str = "",
+    savepoint: bool = True,
 ) -> JournalEntry:
     """Record one business event as a balanced journal entry, atomically.
 
@@ -124,7 +171,26 @@ def ledger_post(
     ``IdempotencyKeyReused``. If a wallet or escrow would go below zero it raises
     ``InsufficientFunds`` and records nothing. Wallet and escrow rows are locked in id order,
     so concurrent posts never deadlock on each other.
+
+    Inside a caller's transaction the post is its own savepoint, so a caller may catch its errors
+    and go on. A caller that lets every error abort its whole transaction passes
+    ``savepoint=False`` and saves the two statements a savepoint costs.
     """
+    with transaction.atomic(savepoint=savepoint):
+        return _post(
+            idempotency_key=idempotency_key, kind=kind, reference=reference, lines=lines, actor=actor, memo=memo
+        )
+
+
+def _post(
+    *,
+    idempotency_key: str,
+    kind: str,
+    reference: models.Model | str,
+    lines: Sequence[Line],
+    actor: User | None,
+    memo: str,
+) -> JournalEntry:
     if not idempotency_key or len(idempotency_key) > 200:
         raise ValidationError("An idempotency key of 1 to 200 characters is required.", code="idempotency_key_invalid")
     if kind not in JournalEntry.Kind.values:

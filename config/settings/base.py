@@ -77,6 +77,15 @@ DATABASE_URL = env("DATABASE_URL", default="") or (
 )
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# Server-side parameters and prepared statements: a query run often on one connection (the
+# sweeper's release statements) is parsed and planned once. Switch off behind a pooler in
+# transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
+if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "server_side_binding": True,
+        "prepare_threshold": 5,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="") or (embedded.redis_url() if EMBEDDED_SERVICES else env("REDIS_URL"))

@@ -185,6 +185,48 @@ def test_accounts_are_one_per_owner_and_currency():
     assert exc.value.code == "currency_not_supported"
 
 
+def test_several_accounts_found_at_once_are_the_ones_found_one_by_one(django_assert_num_queries):
+    client, tasker, other = UserFactory(), UserFactory(), UserFactory()
+    escrow_owner = UserFactory()  # stands in for an Escrow row
+    held = services.escrow_account_get_or_create(escrow=escrow_owner, currency="USD", client=client, tasker=tasker)
+    wallet = services.wallet_account_get_or_create(user=tasker, currency="USD")
+    services.wallet_account_get_or_create(user=tasker, currency="EUR")  # same owner, another currency
+    services.wallet_account_get_or_create(user=other, currency="USD")
+    fees = services.platform_account(kind=LedgerAccount.Kind.PLATFORM_FEE_REVENUE, currency="USD")
+    services.platform_account(kind=LedgerAccount.Kind.PROCESSOR_BALANCE, currency="USD")
+
+    wanted = [
+        {"kind": LedgerAccount.Kind.PLATFORM_FEE_REVENUE, "currency": "USD"},
+        {"kind": LedgerAccount.Kind.ESCROW, "currency": "USD", "owner": escrow_owner},
+        {"kind": LedgerAccount.Kind.USER_WALLET, "currency": "USD", "user_id": tasker.pk},
+    ]
+    with django_assert_num_queries(1):
+        found = services.accounts_get_or_create(*wanted)
+    assert [a.pk for a in found] == [fees.pk, held.pk, wallet.pk]
+    assert found[1].balance == D("0.00") and found[1].tasker_id == tasker.pk
+
+
+def test_several_accounts_at_once_creates_the_missing_ones_and_checks_every_one():
+    newcomer = UserFactory()
+    fees = services.platform_account(kind=LedgerAccount.Kind.PLATFORM_FEE_REVENUE, currency="USD")
+
+    found = services.accounts_get_or_create(
+        {"kind": LedgerAccount.Kind.USER_WALLET, "currency": "USD", "user": newcomer},
+        {"kind": LedgerAccount.Kind.PLATFORM_FEE_REVENUE, "currency": "USD"},
+    )
+
+    assert found[0] == LedgerAccount.objects.get(kind=LedgerAccount.Kind.USER_WALLET, user=newcomer)
+    assert found[1].pk == fees.pk
+    before = LedgerAccount.objects.count()
+    with pytest.raises(ValidationError) as exc:
+        services.accounts_get_or_create(
+            {"kind": LedgerAccount.Kind.USER_WALLET, "currency": "USD", "user": newcomer},
+            {"kind": LedgerAccount.Kind.USER_WALLET, "currency": "USD"},  # a wallet without an owner
+        )
+    assert exc.value.code == "ledger_account_owner_invalid"
+    assert LedgerAccount.objects.count() == before
+
+
 def test_escrow_accounts_show_as_held_for_the_client_and_pending_for_the_tasker():
     client, tasker = UserFactory(), UserFactory()
     escrow_owner = UserFactory()  # stands in for an Escrow row
