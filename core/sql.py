@@ -2,11 +2,12 @@
 
 Most code uses the ORM. Where a benchmark showed the ORM's Python cost to be most of an
 operation (the ledger post, the escrow release), the statement is written as SQL and its rows
-are turned into instances with ``Model.from_db``, which is what the ORM itself does.
+become instances the way the ORM makes them: the same converters, then ``Model.from_db``.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import TypeVar
 
 from django.db import connection, models
@@ -14,15 +15,38 @@ from django.db import connection, models
 M = TypeVar("M", bound=models.Model)
 
 
-def columns(model: type[models.Model], table: str | None = None) -> str:
+def columns(model: type[models.Model]) -> str:
     """Every concrete column of ``model``, in field order: the select list ``fetch`` expects."""
-    prefix = f"{table}." if table else ""
-    return ", ".join(prefix + connection.ops.quote_name(f.column) for f in model._meta.concrete_fields)
+    return ", ".join(connection.ops.quote_name(f.column) for f in model._meta.concrete_fields)
 
 
 def fetch(model: type[M], sql: str, params) -> list[M]:
     """Run ``sql``, whose select list is ``columns(model)``, and return the rows as instances."""
     names = [f.attname for f in model._meta.concrete_fields]
+    converting = []  # (position, column, converters), applied as the ORM applies them
+    for position in _converted_positions(model):
+        col = model._meta.concrete_fields[position].get_col(model._meta.db_table)
+        converting.append((position, col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [model.from_db(connection.alias, names, row) for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    instances = []
+    for row in rows:
+        if converting:
+            row = list(row)
+            for position, col, converters in converting:
+                for convert in converters:
+                    row[position] = convert(row[position], col, connection)
+        instances.append(model.from_db(connection.alias, names, row))
+    return instances
+
+
+@functools.cache
+def _converted_positions(model: type[models.Model]) -> tuple[int, ...]:
+    """Which of the model's columns have converters (JSON, for one): most models have none."""
+    positions = []
+    for position, field in enumerate(model._meta.concrete_fields):
+        col = field.get_col(model._meta.db_table)
+        if connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+            positions.append(position)
+    return tuple(positions)

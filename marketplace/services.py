@@ -360,7 +360,8 @@ def task_payment_expired(*, task_id: int) -> Task:
         return task
     offer = task.accepted_offer
     if offer is not None:
-        Offer.objects.filter(pk=offer.pk).update(status=Offer.Status.REJECTED, rejected_at=timezone.now())
+        now = timezone.now()
+        Offer.objects.filter(pk=offer.pk).update(status=Offer.Status.REJECTED, rejected_at=now, updated_at=now)
         _event_record(
             task=task,
             offer=offer,

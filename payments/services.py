@@ -559,15 +559,20 @@ SELECT id, %(kind)s, %(actor)s, %(from)s, %(to)s, %(net)s, %(reason)s, '', %(now
 
 
 @transaction.atomic
-def escrow_release(*, escrow: Escrow, actor: User | None, reason: str, from_dispute: bool = False) -> Escrow:
+def escrow_release(
+    *, escrow: Escrow, actor: User | None, reason: str, from_dispute: bool = False, delivered_only: bool = False
+) -> Escrow:
     """Pay the tasker: what is held moves to the tasker's wallet (net) and to platform fee revenue.
 
-    Callers: the client approving, the review-window sweeper (``actor=None``), Support forcing a
+    Callers: the client approving (``delivered_only=True``: refused unless the work is delivered,
+    checked under the lock), the review-window sweeper (``actor=None``), Support forcing a
     release, a dispute ruling (``from_dispute=True``). Exactly once: the row is locked, a released
-    escrow is returned as it is, and the ledger key is ``escrow:<id>:release``. One round trip per
-    step: lock, whether a refund is pending, the three accounts, the ledger post, the escrow
-    and its event, the task and its event. Nothing in it catches an error, so nothing in it needs
-    a savepoint: any refusal rolls the whole release back.
+    escrow is returned as it is, and the ledger key is ``escrow:<id>:release``.
+
+    One round trip per step: lock, whether a refund is pending, the three accounts, the ledger
+    post, the escrow and its event, the task and its event. The steps open no savepoints of their
+    own: any refusal rolls back the release's own atomic block (a savepoint only when nested, as
+    in the sweeper).
     """
     locked = sql.fetch(Escrow, RELEASE_LOCK_SQL, [escrow.pk])
     if not locked:
@@ -588,6 +593,8 @@ def escrow_release(*, escrow: Escrow, actor: User | None, reason: str, from_disp
         (refund_pending,) = cursor.fetchone()
     if refund_pending:
         raise EscrowError("A refund is being processed; try again in a moment.", code="refund_in_progress")
+    if delivered_only and escrow.status == Escrow.Status.FUNDED and escrow.release_due_at is None:
+        raise EscrowError("You can approve the work once the tasker has delivered it.", code="escrow_not_delivered")
     held = escrow.client_total - escrow.refunded_amount
     split = release_split(breakdown=escrow.breakdown, refunded=escrow.refunded_amount)
     from wallets.models import JournalEntry, LedgerAccount
@@ -635,10 +642,7 @@ def escrow_release(*, escrow: Escrow, actor: User | None, reason: str, from_disp
 def escrow_approve(*, escrow: Escrow, actor: User) -> Escrow:
     """The client approves the work: release now. Only the client; only once work was delivered."""
     _require_party(escrow, actor, client_only=True)
-    escrow.refresh_from_db()
-    if escrow.status == Escrow.Status.FUNDED and escrow.release_due_at is None:
-        raise EscrowError("You can approve the work once the tasker has delivered it.", code="escrow_not_delivered")
-    return escrow_release(escrow=escrow, actor=actor, reason="Approved by the client")
+    return escrow_release(escrow=escrow, actor=actor, reason="Approved by the client", delivered_only=True)
 
 
 def escrows_release_due(*, now: datetime | None = None, batch_size: int | None = None) -> int:
@@ -651,11 +655,13 @@ def escrows_release_due(*, now: datetime | None = None, batch_size: int | None =
     now = now or timezone.now()
     batch_size = batch_size or settings.ESCROW_RELEASE_BATCH_SIZE
     released = 0
+    refused: set[int] = set()  # not taken again in this run, so a stuck batch cannot loop forever
     while True:
         with transaction.atomic():
             due = list(
                 Escrow.objects.select_for_update(skip_locked=True)
                 .filter(status=Escrow.Status.FUNDED, release_due_at__lte=now)
+                .exclude(pk__in=refused)
                 .order_by("release_due_at", "pk")[:batch_size]
             )
             for escrow in due:
@@ -663,6 +669,7 @@ def escrows_release_due(*, now: datetime | None = None, batch_size: int | None =
                     escrow_release(escrow=escrow, actor=None, reason="Review window ended with no objection")
                     released += 1
                 except ApplicationError as exc:
+                    refused.add(escrow.pk)
                     logger.warning("Escrow %s not released by the sweeper: %s", escrow.pk, exc)
         if len(due) < batch_size:
             return released
@@ -673,12 +680,19 @@ def escrows_release_due(*, now: datetime | None = None, batch_size: int | None =
 
 @transaction.atomic
 def _refund_reserve(
-    *, escrow: Escrow, amount: Decimal | None, actor: User | None, reason: str, allow: bool = False
+    *,
+    escrow: Escrow,
+    amount: Decimal | None,
+    actor: User | None,
+    reason: str,
+    allow: bool = False,
+    undelivered_only: bool = False,
 ) -> EscrowRefund:
     """Take the refund out of the escrow in the ledger and record it as pending, before Stripe is asked.
 
     Reserving first means a release running at the same time sees the smaller held amount,
-    so the same money can never be both refunded and paid to the tasker.
+    so the same money can never be both refunded and paid to the tasker. ``undelivered_only``
+    (a client cancelling) refuses once the work is delivered, checked under the lock.
     """
     escrow = _lock(escrow.pk)
     if escrow.status not in (Escrow.Status.FUNDED, Escrow.Status.DISPUTED) and not (allow and escrow.funded_at):
@@ -686,6 +700,8 @@ def _refund_reserve(
             "Only an escrow holding the client's payment can be refunded.",
             code="escrow_not_funded" if escrow.status == Escrow.Status.AWAITING_PAYMENT else "escrow_not_refundable",
         )
+    if undelivered_only and escrow.release_due_at is not None:
+        raise EscrowError("The work was delivered: approve it or ask for changes instead.", code="escrow_delivered")
     held = escrow.client_total - escrow.refunded_amount
     amount = held if amount is None else quantize(Decimal(amount), escrow.currency)
     if amount <= 0:
@@ -787,7 +803,9 @@ def _refund_fail(*, refund: EscrowRefund, message: str) -> None:
     refund.save()
 
 
-def escrow_refund(*, escrow: Escrow, amount: Decimal | None, actor: User | None, reason: str) -> EscrowRefund:
+def escrow_refund(
+    *, escrow: Escrow, amount: Decimal | None, actor: User | None, reason: str, undelivered_only: bool = False
+) -> EscrowRefund:
     """Refund the client, in full (``amount=None``) or in part, through Stripe and the ledger.
 
     For Finance (admin) and for a client cancelling before delivery. The refund row is created
@@ -798,7 +816,9 @@ def escrow_refund(*, escrow: Escrow, amount: Decimal | None, actor: User | None,
     """
     if not reason.strip():
         raise ValidationError("Give a reason for the refund.", code="reason_required")
-    refund = _refund_reserve(escrow=escrow, amount=amount, actor=actor, reason=reason)
+    refund = _refund_reserve(
+        escrow=escrow, amount=amount, actor=actor, reason=reason, undelivered_only=undelivered_only
+    )
     return _refund_execute(refund)
 
 
@@ -829,10 +849,12 @@ def escrow_cancel(*, escrow: Escrow, actor: User | None, reason: str) -> Escrow:
     if escrow.status == Escrow.Status.CANCELLED:
         return escrow
     if escrow.status == Escrow.Status.FUNDED:
-        if escrow.release_due_at is not None:
-            raise EscrowError("The work was delivered: approve it or ask for changes instead.", code="escrow_delivered")
         escrow_refund(
-            escrow=escrow, amount=None, actor=actor, reason=reason or "Cancelled by the client before delivery"
+            escrow=escrow,
+            amount=None,
+            actor=actor,
+            reason=reason or "Cancelled by the client before delivery",
+            undelivered_only=True,
         )
         escrow.refresh_from_db()
         return escrow

@@ -78,6 +78,8 @@ def accounts_get_or_create(*wanted: dict) -> list[LedgerAccount]:
     (or an escrow account still missing its client or tasker) goes through it. Written as SQL
     because ``escrow_release`` calls it for every release (see bench/escrow_bench.py).
     """
+    if not wanted:
+        return []
     lookups = [
         _account_lookup(
             kind=w["kind"],
@@ -196,6 +198,7 @@ def _post(
     if kind not in JournalEntry.Kind.values:
         raise ValidationError(f"{kind} is not a kind of ledger entry.", code="ledger_entry_kind_invalid")
     checked_lines = _lines_validated(lines)
+    memo = memo[: JournalEntry._meta.get_field("memo").max_length]  # a note for people; never a reason to fail
     reference_label, reference_type_id, reference_id = _reference_parts(reference)
 
     tracked_ids = sorted({account.pk for account, _ in checked_lines if account.tracks_balance})

@@ -14,6 +14,7 @@ from marketplace.models import Task
 from payments.models import Escrow, FeePolicy
 from payments.services import fee_policy_active
 from payments.tests.escrow_helpers import accepted_escrow, delivered_task, fund
+from wallets.models import JournalEntry
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_emulator")]
 
@@ -127,6 +128,16 @@ def test_support_forces_a_release_and_finance_cannot(client):
     assert escrow.status == Escrow.Status.RELEASED and escrow.released_to_tasker == Decimal("80.00")
     assert escrow.task.status == Task.Status.COMPLETED
     assert "Client unreachable for 60 days" in escrow.events.get(kind="released").reason
+
+
+def test_a_release_with_the_longest_reason_the_form_takes_goes_through(client):
+    escrow = fund(accepted_escrow())
+    client.force_login(_staff(SUPPORT))
+    reason = "Client unreachable; photos of the finished shelves on file. " * 9  # 540 characters
+    response = _action(client, "force_release", [escrow], reason=reason[:500])
+    assert f"Escrow #{escrow.pk}: released to the tasker." in response.content.decode()
+    entry = JournalEntry.objects.get(kind=JournalEntry.Kind.ESCROW_RELEASE)
+    assert entry.memo.startswith("Released by Support: Client unreachable") and len(entry.memo) == 500
 
 
 def test_editing_a_fee_policy_publishes_a_new_version(client):

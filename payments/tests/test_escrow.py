@@ -1,5 +1,6 @@
 """Escrow services on the real PostgreSQL, with money moving through the Stripe emulator over HTTP."""
 
+import signal
 from datetime import timedelta
 from decimal import Decimal
 
@@ -233,6 +234,16 @@ def test_approving_an_unfunded_escrow_is_refused_and_moves_nothing():
     assert not JournalEntry.objects.exists()
 
 
+def test_approving_before_delivery_is_refused_and_moves_nothing():
+    escrow = escrow_funded()
+    with pytest.raises(ApplicationError) as exc:
+        services.escrow_approve(escrow=escrow, actor=escrow.client)
+    assert exc.value.code == "escrow_not_delivered"
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.FUNDED
+    assert not JournalEntry.objects.filter(kind=JournalEntry.Kind.ESCROW_RELEASE).exists()
+
+
 def test_only_the_client_approves():
     escrow = escrow_delivered()
     with pytest.raises(ApplicationError):
@@ -251,6 +262,26 @@ def test_sweeper_releases_only_due_escrows():
     assert statuses[due.pk] == Escrow.Status.RELEASED
     assert statuses[not_due.pk] == statuses[undelivered.pk] == Escrow.Status.FUNDED
     assert services.escrows_release_due() == 0
+
+
+def test_sweeper_stops_when_a_whole_batch_is_refused():
+    stuck = escrow_delivered()
+    Escrow.objects.filter(pk=stuck.pk).update(release_due_at=timezone.now() - timedelta(minutes=1))
+    # A refund reserved but not yet answered by Stripe: the release is refused until it settles.
+    services._refund_reserve(escrow=stuck, amount=Decimal("10.00"), actor=None, reason="Partial")
+
+    def give_up(signum, frame):
+        raise TimeoutError("the sweeper kept taking the same refused escrow")
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(20)
+    try:
+        assert services.escrows_release_due(batch_size=1) == 0
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    stuck.refresh_from_db()
+    assert stuck.status == Escrow.Status.FUNDED
 
 
 # --- Refunds -------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ delivered by the emulator over HTTP to the running app, threads behind a barrier
 
 import contextlib
 import threading
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -11,11 +12,12 @@ from django.db import connection
 from django.utils import timezone
 
 from core.errors import ApplicationError
+from marketplace import services as market
 from marketplace.models import Task
 from payments import services, stripe_gateway
 from payments.models import Escrow, EscrowEvent, EscrowRefund
 from payments.services import stripe_setup
-from payments.tests.factories import escrow_awaiting_payment, escrow_delivered
+from payments.tests.factories import escrow_awaiting_payment, escrow_delivered, escrow_funded
 from wallets.models import JournalEntry
 from wallets.selectors import ledger_invariant_violations
 from wallets.services import wallet_account_get_or_create
@@ -125,4 +127,78 @@ def test_two_sweepers_release_each_escrow_once(stripe_emulator):
     assert sum(counts) == len(escrows)
     assert set(Escrow.objects.values_list("status", flat=True)) == {Escrow.Status.RELEASED}
     assert JournalEntry.objects.filter(kind=JournalEntry.Kind.ESCROW_RELEASE).count() == len(escrows)
+    assert ledger_invariant_violations() == []
+
+
+def _while_the_escrow_is_locked(escrow, waiting_call, then):
+    """Hold the escrow's row lock, start ``waiting_call`` in a thread, and once it is blocked on
+    that lock run ``then`` in the lock holder's transaction and commit. Returns what the call
+    returned, or its error code."""
+    from django.db import transaction
+
+    outcome = []
+
+    def run():
+        try:
+            outcome.append(waiting_call())
+        except ApplicationError as exc:
+            outcome.append(exc.code)
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        Escrow.objects.select_for_update().get(pk=escrow.pk)
+        waiter = threading.Thread(target=run)
+        waiter.start()
+        deadline = time.monotonic() + 30
+        while not _someone_waits_for_a_lock():
+            assert time.monotonic() < deadline, "the call never waited for the escrow's lock"
+            time.sleep(0.05)
+        then()
+    waiter.join(timeout=60)
+    return outcome[0]
+
+
+def _someone_waits_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        # Inside a transaction the activity view is a snapshot taken at its first read: clear it.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid())"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_an_approval_that_waited_for_a_request_for_changes_is_refused(stripe_emulator):
+    escrow = escrow_delivered(amount="100.00")
+
+    outcome = _while_the_escrow_is_locked(
+        escrow,
+        lambda: services.escrow_approve(escrow=escrow, actor=escrow.client),
+        then=lambda: market.task_request_changes(task=escrow.task, actor=escrow.client, reason="Door is crooked"),
+    )
+
+    assert outcome == "escrow_not_delivered"
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.FUNDED and escrow.release_due_at is None
+    assert escrow.task.status == Task.Status.IN_PROGRESS
+    assert not JournalEntry.objects.filter(kind=JournalEntry.Kind.ESCROW_RELEASE).exists()
+    assert ledger_invariant_violations() == []
+
+
+def test_a_cancel_that_waited_for_the_delivery_is_refused(stripe_emulator):
+    escrow = escrow_funded(amount="100.00")
+
+    outcome = _while_the_escrow_is_locked(
+        escrow,
+        lambda: services.escrow_cancel(escrow=escrow, actor=escrow.client, reason=""),
+        then=lambda: market.task_mark_delivered(task=escrow.task, actor=escrow.tasker),
+    )
+
+    assert outcome == "escrow_delivered"
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.FUNDED and escrow.refunded_amount == 0
+    assert escrow.task.status == Task.Status.DELIVERED
+    assert not escrow.refunds.exists()
+    assert stripe_gateway.charge_retrieve(escrow.charge_id).amount_refunded == 0
     assert ledger_invariant_violations() == []
