@@ -8,6 +8,7 @@ HANDLED_EVENTS = [
     "payment_intent.succeeded",
     "payment_intent.payment_failed",
     "charge.refunded",
+    "charge.refund.updated",
 ]
 
 

@@ -290,22 +290,31 @@ def escrow_checkout_start(*, escrow: Escrow, actor: User) -> Checkout:
     """Make sure the escrow has its PaymentIntent and return what a browser or app needs to pay.
 
     Only the client may call it, while the escrow awaits payment. Calling it again returns the
-    same PaymentIntent: its Idempotency-Key is derived from the escrow id.
+    same PaymentIntent, read back from Stripe (an Idempotency-Key alone would not do: Stripe
+    forgets keys after 24 hours, and a second PaymentIntent could charge the client twice). Only
+    when that one was cancelled is a new one made, and the escrow then points at the new one.
     """
     _require_party(escrow, actor, client_only=True)
     escrow.refresh_from_db()
     if escrow.status != Escrow.Status.AWAITING_PAYMENT:
         raise EscrowError("This escrow is not waiting for a payment.", code="escrow_not_awaiting_payment")
-    pi = stripe_gateway.payment_intent_create(
-        amount=escrow.money("client_total"),
-        key=stripe_gateway.idempotency_key("escrow", escrow.pk, "payment-intent"),
-        transfer_group=f"escrow-{escrow.pk}",
-        metadata={"escrow_id": str(escrow.pk), "task_id": str(escrow.task_id)},
-        description=f"Holdfast escrow #{escrow.pk}: {escrow.task.title[:80]}",
-    )
+    previous = escrow.payment_intent_id
+    pi = stripe_gateway.payment_intent_retrieve(previous) if previous else None
+    if pi is None or pi.status == "canceled":
+        pi = stripe_gateway.payment_intent_create(
+            amount=escrow.money("client_total"),
+            key=stripe_gateway.idempotency_key(
+                "escrow", escrow.pk, "payment-intent", *([previous] if previous else [])
+            ),
+            transfer_group=f"escrow-{escrow.pk}",
+            metadata={"escrow_id": str(escrow.pk), "task_id": str(escrow.task_id)},
+            description=f"Holdfast escrow #{escrow.pk}: {escrow.task.title[:80]}",
+        )
     with transaction.atomic():
         locked = _lock(escrow.pk)
-        if not locked.payment_intent_id:
+        if locked.status != Escrow.Status.AWAITING_PAYMENT:  # cancelled or paid meanwhile
+            raise EscrowError("This escrow is not waiting for a payment.", code="escrow_not_awaiting_payment")
+        if locked.payment_intent_id != pi.id:
             locked.payment_intent_id = pi.id
             locked.save(update_fields=["payment_intent_id", "updated_at"])
             _event(locked, EscrowEvent.Kind.PAYMENT_STARTED, actor=actor, amount=locked.client_total)
@@ -345,10 +354,16 @@ def escrow_payment_confirm(*, escrow: Escrow, actor: User, payment_method: str, 
             return_url=return_url,
         )
     except stripe_gateway.PaymentError as exc:
-        escrow_payment_failure_record(
-            escrow=escrow, message=exc.message, code=exc.details.get("decline_code", exc.code)
-        )
-        raise
+        if exc.code == "card_declined":
+            escrow_payment_failure_record(
+                escrow=escrow, message=exc.message, code=exc.details.get("decline_code", exc.code)
+            )
+            raise
+        # Not a decline (a form sent twice, an unknown payment method, no answer): nothing is
+        # recorded against the card; if the payment went through after all, say so.
+        pi = stripe_gateway.payment_intent_retrieve(checkout.payment_intent_id)
+        if pi.status not in ("succeeded", "processing"):
+            raise
     if pi.status == "requires_action":
         with transaction.atomic():
             _event(_lock(escrow.pk), EscrowEvent.Kind.PAYMENT_ACTION_REQUIRED, actor=actor)
@@ -388,89 +403,117 @@ def escrow_payment_failure_record(*, escrow: Escrow, message: str, code: str, st
 def escrow_fund_from_stripe(*, payment_intent_id: str, stripe_event_id: str = "") -> Escrow | None:
     """Fund the escrow whose PaymentIntent succeeded. Called by the webhook task.
 
-    The PaymentIntent is re-read from Stripe (the webhook payload is not trusted) and must
-    have succeeded for exactly the escrow's client total. Called any number of times, in any
-    order with other events, it funds once: the ledger entry's key is ``escrow:<id>:funding``.
+    The PaymentIntent is re-read from Stripe (the webhook payload is not trusted). Called any
+    number of times, in any order with other events, it funds once: the ledger entry's key is
+    ``escrow:<id>:funding``. Every successful payment for an escrow ends up either funding it or
+    back with the client:
+
+    - a payment for another amount than the escrow's client total, or a second payment for an
+      escrow already paid, is returned in full at Stripe (it never entered the ledger);
+    - a payment that arrives after the escrow was cancelled funds it in the ledger and is then
+      refunded through the usual refund path; each call retries that refund until it is made.
     """
     pi = stripe_gateway.payment_intent_retrieve(payment_intent_id)
     escrow_id = (pi.metadata or {}).get("escrow_id")
     if pi.status != "succeeded" or not escrow_id:
         return None
+    paid = stripe_gateway.money_from_stripe(pi.amount_received or pi.amount, pi.currency)
     with transaction.atomic():
         escrow = Escrow.objects.select_for_update().filter(pk=escrow_id).first()
         if escrow is None:
             logger.error("PaymentIntent %s names escrow %s, which does not exist", pi.id, escrow_id)
             return None
-        if escrow.funded_at is not None:
-            return escrow  # already funded: a duplicate or late event changes nothing
-        paid = stripe_gateway.money_from_stripe(pi.amount_received or pi.amount, pi.currency)
-        if paid != escrow.money("client_total"):
-            logger.error("PaymentIntent %s paid %s, escrow %s expects %s", pi.id, paid, escrow.pk, escrow.client_total)
-            _event(
-                escrow,
-                EscrowEvent.Kind.PAYMENT_FAILED,
-                reason=f"Amount mismatch: {paid}",
-                stripe_event_id=stripe_event_id,
+        if escrow.funded_at is not None and escrow.payment_intent_id != pi.id:
+            returned = "A second payment for an escrow already paid"
+        elif paid != escrow.money("client_total"):
+            returned = (
+                f"Paid {paid.amount} {paid.currency}; the escrow's total is {escrow.client_total} {escrow.currency}"
             )
-            return escrow
-        from wallets.models import JournalEntry
-
-        _post_between_processor_and_escrow(
-            escrow=escrow,
-            amount=escrow.client_total,
-            into_escrow=True,
-            key=f"escrow:{escrow.pk}:funding",
-            kind=JournalEntry.Kind.ESCROW_FUNDING,
-            actor=None,
-            memo=f"Card payment {pi.id}",
-        )
-        late = escrow.status == Escrow.Status.CANCELLED
-        from_status = escrow.status
-        escrow.funded_at = timezone.now()
-        escrow.payment_intent_id = pi.id
-        escrow.charge_id = (
-            pi.latest_charge if isinstance(pi.latest_charge, str) else (pi.latest_charge or {}).get("id", "")
-        )
-        escrow.last_payment_error = ""
-        escrow.last_payment_error_code = ""
-        if not late:
-            escrow.status = Escrow.Status.FUNDED
-        escrow.save(
-            update_fields=[
-                "status",
-                "funded_at",
-                "payment_intent_id",
-                "charge_id",
-                "last_payment_error",
-                "last_payment_error_code",
-                "updated_at",
-            ]
-        )
-        _event(
-            escrow,
-            EscrowEvent.Kind.FUNDED,
-            from_status=from_status,
-            to_status=escrow.status,
-            amount=escrow.client_total,
-            stripe_event_id=stripe_event_id,
-        )
-        if not late:
-            from marketplace.services import task_funded
-
-            task_funded(task_id=escrow.task_id)
-            transaction.on_commit(lambda: _notify_funded(escrow.pk))
-    if late:
-        # Paid after it was cancelled (expired, or the client gave up mid-payment): the money goes back.
+        else:
+            returned = ""
+            if escrow.funded_at is None:
+                _fund(escrow, pi=pi, stripe_event_id=stripe_event_id)
+    if returned:
+        logger.error("PaymentIntent %s for escrow %s returned: %s", pi.id, escrow.pk, returned)
+        _payment_return(escrow=escrow, pi=pi, amount=paid, reason=returned)
+    elif escrow.status == Escrow.Status.CANCELLED and escrow.client_total > escrow.refunded_amount:
         logger.warning("Escrow %s was paid after it was cancelled; refunding", escrow.pk)
         _late_payment_refund(escrow)
     return escrow
 
 
-def _late_payment_refund(escrow: Escrow) -> None:
-    refund = _refund_reserve(
-        escrow=escrow, amount=None, actor=None, reason="Paid after the escrow was cancelled", allow=True
+def _fund(escrow: Escrow, *, pi, stripe_event_id: str) -> None:
+    """Book the payment into the escrow (locked by the caller); a cancelled escrow stays cancelled."""
+    from wallets.models import JournalEntry
+
+    _post_between_processor_and_escrow(
+        escrow=escrow,
+        amount=escrow.client_total,
+        into_escrow=True,
+        key=f"escrow:{escrow.pk}:funding",
+        kind=JournalEntry.Kind.ESCROW_FUNDING,
+        actor=None,
+        memo=f"Card payment {pi.id}",
     )
+    late = escrow.status == Escrow.Status.CANCELLED
+    from_status = escrow.status
+    escrow.funded_at = timezone.now()
+    escrow.payment_intent_id = pi.id
+    escrow.charge_id = pi.latest_charge if isinstance(pi.latest_charge, str) else (pi.latest_charge or {}).get("id", "")
+    escrow.last_payment_error = ""
+    escrow.last_payment_error_code = ""
+    if not late:
+        escrow.status = Escrow.Status.FUNDED
+    escrow.save(
+        update_fields=[
+            "status",
+            "funded_at",
+            "payment_intent_id",
+            "charge_id",
+            "last_payment_error",
+            "last_payment_error_code",
+            "updated_at",
+        ]
+    )
+    _event(
+        escrow,
+        EscrowEvent.Kind.FUNDED,
+        from_status=from_status,
+        to_status=escrow.status,
+        amount=escrow.client_total,
+        stripe_event_id=stripe_event_id,
+    )
+    if not late:
+        from marketplace.services import task_funded
+
+        task_funded(task_id=escrow.task_id)
+        transaction.on_commit(lambda: _notify_funded(escrow.pk))
+
+
+def _late_payment_refund(escrow: Escrow) -> None:
+    try:
+        refund = _refund_reserve(escrow=escrow, amount=None, actor=None, reason="Paid after the escrow was cancelled")
+    except EscrowError as exc:
+        if exc.code != "refund_in_progress":
+            raise
+        return  # escrow_refunds_settle sees that one through
     _refund_execute(refund)
+
+
+def _payment_return(*, escrow: Escrow, pi, amount: Money, reason: str) -> None:
+    """Give back, in full, a payment that cannot fund the escrow. Keyed by the PaymentIntent, so
+    each call asks Stripe once; the timeline says so once."""
+    stripe_gateway.refund_create(
+        payment_intent_id=pi.id,
+        amount=amount,
+        key=stripe_gateway.idempotency_key("payment-return", pi.id),
+        reason="duplicate",
+        metadata={"escrow_id": str(escrow.pk), "returned_payment_intent": pi.id},
+    )
+    with transaction.atomic():
+        escrow = _lock(escrow.pk)
+        if not escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_RETURNED, reason__contains=pi.id).exists():
+            _event(escrow, EscrowEvent.Kind.PAYMENT_RETURNED, amount=amount.amount, reason=f"{reason} ({pi.id})")
 
 
 def _notify_funded(escrow_id: int) -> None:
@@ -680,26 +723,27 @@ def escrows_release_due(*, now: datetime | None = None, batch_size: int | None =
 
 @transaction.atomic
 def _refund_reserve(
-    *,
-    escrow: Escrow,
-    amount: Decimal | None,
-    actor: User | None,
-    reason: str,
-    allow: bool = False,
-    undelivered_only: bool = False,
+    *, escrow: Escrow, amount: Decimal | None, actor: User | None, reason: str, undelivered_only: bool = False
 ) -> EscrowRefund:
     """Take the refund out of the escrow in the ledger and record it as pending, before Stripe is asked.
 
     Reserving first means a release running at the same time sees the smaller held amount,
-    so the same money can never be both refunded and paid to the tasker. ``undelivered_only``
-    (a client cancelling) refuses once the work is delivered, checked under the lock.
+    so the same money can never be both refunded and paid to the tasker. One refund at a time:
+    the outcome of each (full or not) is then known when it settles. ``undelivered_only`` (a
+    client cancelling) refuses once the work is delivered, checked under the lock. A cancelled
+    escrow that was paid late still holds that payment, and can be refunded.
     """
     escrow = _lock(escrow.pk)
-    if escrow.status not in (Escrow.Status.FUNDED, Escrow.Status.DISPUTED) and not (allow and escrow.funded_at):
+    holding = escrow.status in (Escrow.Status.FUNDED, Escrow.Status.DISPUTED) or (
+        escrow.status == Escrow.Status.CANCELLED and escrow.funded_at is not None
+    )
+    if not holding:
         raise EscrowError(
             "Only an escrow holding the client's payment can be refunded.",
             code="escrow_not_funded" if escrow.status == Escrow.Status.AWAITING_PAYMENT else "escrow_not_refundable",
         )
+    if escrow.refunds.filter(status=EscrowRefund.Status.PENDING).exists():
+        raise EscrowError("A refund is being processed; try again in a moment.", code="refund_in_progress")
     if undelivered_only and escrow.release_due_at is not None:
         raise EscrowError("The work was delivered: approve it or ask for changes instead.", code="escrow_delivered")
     held = escrow.client_total - escrow.refunded_amount
@@ -730,6 +774,7 @@ def _refund_reserve(
 
 
 def _refund_execute(refund: EscrowRefund) -> EscrowRefund:
+    """Ask Stripe for the reserved refund (same Idempotency-Key on every try) and settle it."""
     escrow = refund.escrow
     try:
         stripe_refund = stripe_gateway.refund_create(
@@ -738,18 +783,41 @@ def _refund_execute(refund: EscrowRefund) -> EscrowRefund:
             key=stripe_gateway.idempotency_key("escrow-refund", refund.pk),
             metadata={"escrow_id": str(escrow.pk), "escrow_refund_id": str(refund.pk)},
         )
+    except stripe_gateway.PaymentProviderUnavailable:
+        # No answer: Stripe may or may not have made it. The refund stays pending, and keeps the
+        # money out of any release, until escrow_refunds_settle learns the outcome from Stripe.
+        logger.warning("Refund %s of escrow %s: no answer from Stripe; settled later", refund.pk, escrow.pk)
+        raise stripe_gateway.PaymentProviderUnavailable(
+            "The payment service did not answer. The refund is recorded and will be completed automatically.",
+            code="refund_pending",
+        )
     except stripe_gateway.PaymentError as exc:
         _refund_fail(refund=refund, message=exc.message)
         raise
-    return _refund_complete(refund=refund, stripe_refund_id=stripe_refund.id)
+    return _refund_settle(refund=refund, stripe_refund=stripe_refund)
+
+
+def _refund_settle(*, refund: EscrowRefund, stripe_refund, stripe_event_id: str = "") -> EscrowRefund:
+    """Record what Stripe says of a refund: succeeded, failed (money back in the escrow) or not yet."""
+    if stripe_refund.status == "succeeded":
+        return _refund_complete(refund=refund, stripe_refund_id=stripe_refund.id, stripe_event_id=stripe_event_id)
+    if stripe_refund.status in ("failed", "canceled"):
+        reason = getattr(stripe_refund, "failure_reason", None) or stripe_refund.status
+        _refund_fail(refund=refund, message=f"Stripe reports the refund {stripe_refund.status} ({reason}).")
+    else:  # pending, requires_action: Stripe's later word settles it
+        EscrowRefund.objects.filter(pk=refund.pk, status=EscrowRefund.Status.PENDING).update(
+            stripe_refund_id=stripe_refund.id
+        )
+    refund.refresh_from_db()
+    return refund
 
 
 @transaction.atomic
 def _refund_complete(*, refund: EscrowRefund, stripe_refund_id: str, stripe_event_id: str = "") -> EscrowRefund:
     escrow = _lock(refund.escrow_id)
     refund = EscrowRefund.objects.select_for_update().get(pk=refund.pk)
-    if refund.status == EscrowRefund.Status.SUCCEEDED:
-        return refund
+    if refund.status != EscrowRefund.Status.PENDING:
+        return refund  # settled already (a failed one's money is back in the escrow)
     refund.status = EscrowRefund.Status.SUCCEEDED
     refund.stripe_refund_id = stripe_refund_id
     refund.completed_at = timezone.now()
@@ -779,7 +847,7 @@ def _refund_complete(*, refund: EscrowRefund, stripe_refund_id: str, stripe_even
 
 @transaction.atomic
 def _refund_fail(*, refund: EscrowRefund, message: str) -> None:
-    """Stripe refused the refund: put the money back into the escrow, visibly."""
+    """Stripe refused the refund, or reports it failed: put the money back into the escrow, visibly."""
     escrow = _lock(refund.escrow_id)
     refund = EscrowRefund.objects.select_for_update().get(pk=refund.pk)
     if refund.status != EscrowRefund.Status.PENDING:
@@ -822,31 +890,56 @@ def escrow_refund(
     return _refund_execute(refund)
 
 
-def refund_confirm_from_stripe(*, charge_id: str, stripe_event_id: str = "") -> int:
-    """``charge.refunded``: complete any of our refunds Stripe reports done that we have not marked yet."""
-    charge = stripe_gateway.charge_retrieve(charge_id)
-    confirmed = 0
-    for stripe_refund in stripe_gateway.refunds_for_charge(charge.id):
+def refunds_settle_from_stripe(*, charge_id: str, stripe_event_id: str = "") -> int:
+    """``charge.refunded`` / ``charge.refund.updated``: settle our pending refunds of this charge.
+
+    Stripe's refunds are re-read (the payload is not trusted); refunds Holdfast did not make
+    (no ``escrow_refund_id`` in their metadata) are left alone. Returns how many were settled.
+    """
+    settled = 0
+    for stripe_refund in stripe_gateway.refunds_for_charge(charge_id):
         refund_id = (stripe_refund.metadata or {}).get("escrow_refund_id")
-        if not refund_id or stripe_refund.status != "succeeded":
-            continue
-        refund = EscrowRefund.objects.filter(pk=refund_id).first()
+        refund = EscrowRefund.objects.filter(pk=refund_id).first() if refund_id else None
         if refund is not None and refund.status == EscrowRefund.Status.PENDING:
-            _refund_complete(refund=refund, stripe_refund_id=stripe_refund.id, stripe_event_id=stripe_event_id)
-            confirmed += 1
-    return confirmed
+            refund = _refund_settle(refund=refund, stripe_refund=stripe_refund, stripe_event_id=stripe_event_id)
+            settled += refund.status != EscrowRefund.Status.PENDING
+    return settled
+
+
+def escrow_refunds_settle(*, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Settle refunds still pending a while after they were asked for (Stripe did not answer, or
+    answered "pending"): ask Stripe what became of each; one that never reached Stripe is asked
+    for again with the same Idempotency-Key. Run by beat. Returns how many were settled."""
+    settled = 0
+    pending = EscrowRefund.objects.filter(
+        status=EscrowRefund.Status.PENDING, created_at__lte=timezone.now() - older_than
+    ).select_related("escrow")
+    for refund in pending:
+        try:
+            made = [
+                r
+                for r in stripe_gateway.refunds_for_charge(refund.escrow.charge_id)
+                if (r.metadata or {}).get("escrow_refund_id") == str(refund.pk)
+            ]
+            refund = _refund_settle(refund=refund, stripe_refund=made[0]) if made else _refund_execute(refund)
+        except ApplicationError as exc:
+            logger.warning("Refund %s: %s", refund.pk, exc)
+            refund.refresh_from_db()  # refused outright (now failed), or still no answer (pending)
+        settled += refund.status != EscrowRefund.Status.PENDING
+    return settled
 
 
 # --- Cancelling and expiring --------------------------------------------------------------------
 
 
-def escrow_cancel(*, escrow: Escrow, actor: User | None, reason: str) -> Escrow:
+def escrow_cancel(*, escrow: Escrow, actor: User | None, reason: str, unpaid_only: bool = False) -> Escrow:
     """Cancel: an unpaid escrow is closed (its PaymentIntent cancelled); a funded one before delivery
-    is refunded in full. Only the client (or the system, ``actor=None``)."""
+    is refunded in full. Only the client (or the system, ``actor=None``). ``unpaid_only`` (the
+    expiry sweeper) leaves an escrow that has been paid meanwhile as it is."""
     if actor is not None:
         _require_party(escrow, actor, client_only=True)
     escrow.refresh_from_db()
-    if escrow.status == Escrow.Status.CANCELLED:
+    if escrow.status == Escrow.Status.CANCELLED or (unpaid_only and escrow.status != Escrow.Status.AWAITING_PAYMENT):
         return escrow
     if escrow.status == Escrow.Status.FUNDED:
         escrow_refund(
@@ -901,7 +994,9 @@ def escrows_expire_unfunded(*, now: datetime | None = None) -> int:
         status=Escrow.Status.AWAITING_PAYMENT, created_at__lte=now - settings.ESCROW_PAYMENT_EXPIRY
     ):
         try:
-            escrow_cancel(escrow=escrow, actor=None, reason="Not paid in time")
+            escrow = escrow_cancel(escrow=escrow, actor=None, reason="Not paid in time", unpaid_only=True)
+            if escrow.status != Escrow.Status.CANCELLED:
+                continue  # paid meanwhile
             from marketplace.services import task_payment_expired
 
             task_payment_expired(task_id=escrow.task_id)

@@ -13,6 +13,7 @@ MONEY_TASK = {"acks_late": True, "reject_on_worker_lost": True, "autoretry_for":
 @shared_task(bind=True, **MONEY_TASK)
 def stripe_event_process(self, event_id: str) -> str:
     """Route a stored Stripe event to its service. The service re-reads the object from Stripe."""
+    from django.db import OperationalError
     from djstripe.models import Event
 
     from payments import services
@@ -26,8 +27,10 @@ def stripe_event_process(self, event_id: str) -> str:
         elif event.type == "payment_intent.payment_failed":
             services.escrow_payment_failure_from_stripe(payment_intent_id=obj["id"], stripe_event_id=event.id)
         elif event.type == "charge.refunded":
-            services.refund_confirm_from_stripe(charge_id=obj["id"], stripe_event_id=event.id)
-    except PaymentProviderUnavailable as exc:
+            services.refunds_settle_from_stripe(charge_id=obj["id"], stripe_event_id=event.id)
+        elif event.type == "charge.refund.updated":
+            services.refunds_settle_from_stripe(charge_id=obj["charge"], stripe_event_id=event.id)
+    except (PaymentProviderUnavailable, OperationalError) as exc:  # Stripe or the database, for a moment
         raise self.retry(exc=exc, countdown=30)
     return event.type
 
@@ -40,6 +43,13 @@ def escrows_release_due() -> int:
     if released:
         logger.info("Released %s escrows whose review window ended", released)
     return released
+
+
+@shared_task(**MONEY_TASK)
+def escrow_refunds_settle() -> int:
+    from payments import services
+
+    return services.escrow_refunds_settle()
 
 
 @shared_task(**MONEY_TASK)

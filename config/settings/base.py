@@ -195,6 +195,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     "escrows-release-due": {"task": "payments.tasks.escrows_release_due", "schedule": 60.0},
     "escrows-expire-unfunded": {"task": "payments.tasks.escrows_expire_unfunded", "schedule": 3600.0},
+    # Refunds Stripe has not answered for (a timeout, or "pending"): ask again and settle them.
+    "escrow-refunds-settle": {"task": "payments.tasks.escrow_refunds_settle", "schedule": 300.0},
     "escrows-flag-stale": {"task": "payments.tasks.escrows_flag_stale", "schedule": 6 * 3600.0},
     # Verifies every ledger invariant; logs and mails the admins on any violation.
     "ledger-check": {"task": "wallets.ledger_check", "schedule": timedelta(hours=1)},

@@ -1,0 +1,290 @@
+"""Every payment ends up funding its escrow or back with the client, and every refund ends up as
+Stripe says, whatever Stripe answers: no answer, "pending", a second payment, a wrong amount,
+a payment after the escrow was cancelled. Real PostgreSQL, the Stripe emulator over HTTP.
+
+Where Stripe's answer is lost on the way back, the gateway function is wrapped so that Stripe
+really does the work and the answer then goes missing; the SDK itself is never replaced."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from moneyed import Money
+
+from core.errors import ApplicationError
+from marketplace.models import Task
+from payments import services, stripe_gateway
+from payments.models import Escrow, EscrowEvent, EscrowRefund
+from payments.tests.factories import escrow_awaiting_payment, escrow_delivered, escrow_funded, escrow_pay
+from wallets.models import JournalEntry, LedgerAccount
+from wallets.selectors import ledger_invariant_violations
+from wallets.services import wallet_account_get_or_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _emulator(stripe_emulator):
+    return stripe_emulator
+
+
+@pytest.fixture(autouse=True)
+def _ledger_holds():
+    yield
+    assert ledger_invariant_violations() == []
+
+
+def _held(escrow) -> Decimal:
+    return LedgerAccount.objects.get(kind=LedgerAccount.Kind.ESCROW, owner_id=str(escrow.pk)).balance
+
+
+def _refunded_at_stripe(escrow) -> int:
+    return stripe_gateway.charge_retrieve(escrow.charge_id).amount_refunded
+
+
+def _answer_lost(monkeypatch, *, after_stripe_acts: bool):
+    """Stripe does not answer a refund request; with ``after_stripe_acts`` it made the refund first."""
+    real = stripe_gateway.refund_create
+
+    def no_answer(**kwargs):
+        if after_stripe_acts:
+            real(**kwargs)
+        raise stripe_gateway.PaymentProviderUnavailable()
+
+    monkeypatch.setattr(stripe_gateway, "refund_create", no_answer)
+    return real
+
+
+# --- Refunds without an answer -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("after_stripe_acts", [True, False], ids=["made-then-lost", "never-arrived"])
+def test_a_refund_stripe_did_not_answer_holds_the_money_until_settled(monkeypatch, after_stripe_acts):
+    escrow = escrow_delivered(amount="100.00")  # client total 105.00
+    real = _answer_lost(monkeypatch, after_stripe_acts=after_stripe_acts)
+
+    with pytest.raises(ApplicationError) as exc:
+        services.escrow_refund(escrow=escrow, amount=None, actor=None, reason="Client complaint")
+    assert exc.value.code == "refund_pending"
+    refund = escrow.refunds.get()
+    assert refund.status == EscrowRefund.Status.PENDING
+    # Whatever Stripe did, the money is out of reach of a release meanwhile.
+    with pytest.raises(ApplicationError) as exc:
+        services.escrow_approve(escrow=escrow, actor=escrow.client)
+    assert exc.value.code == "refund_in_progress"
+
+    monkeypatch.setattr(stripe_gateway, "refund_create", real)
+    assert services.escrow_refunds_settle(older_than=timedelta(0)) == 1
+
+    escrow.refresh_from_db()
+    refund.refresh_from_db()
+    assert refund.status == EscrowRefund.Status.SUCCEEDED
+    assert escrow.status == Escrow.Status.REFUNDED and escrow.task.status == Task.Status.CANCELLED
+    assert _refunded_at_stripe(escrow) == 10500  # once, not twice
+    assert _held(escrow) == 0
+    assert wallet_account_get_or_create(user=escrow.tasker, currency="USD").balance == 0
+
+
+def test_a_refund_stripe_reports_pending_is_settled_by_its_webhook(monkeypatch):
+    escrow = escrow_funded(amount="100.00")
+    real = stripe_gateway.refund_create
+
+    def answered_pending(**kwargs):
+        stripe_refund = real(**kwargs)
+        stripe_refund["status"] = "pending"  # as Stripe answers for refunds that settle later
+        return stripe_refund
+
+    monkeypatch.setattr(stripe_gateway, "refund_create", answered_pending)
+    refund = services.escrow_refund(escrow=escrow, amount=Decimal("40.00"), actor=None, reason="Partly done")
+
+    assert refund.status == EscrowRefund.Status.PENDING and refund.stripe_refund_id
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.FUNDED
+    assert not escrow.events.filter(kind=EscrowEvent.Kind.PARTIALLY_REFUNDED).exists()
+
+    # charge.refunded / charge.refund.updated: the task re-reads the refunds from Stripe.
+    assert services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1") == 1
+    assert services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1") == 0
+    refund.refresh_from_db()
+    assert refund.status == EscrowRefund.Status.SUCCEEDED
+    assert escrow.events.filter(kind=EscrowEvent.Kind.PARTIALLY_REFUNDED).count() == 1
+
+
+def test_one_refund_at_a_time_and_a_failed_one_is_never_completed_later():
+    escrow = escrow_funded(amount="100.00")
+    first = services._refund_reserve(escrow=escrow, amount=Decimal("50.00"), actor=None, reason="First")
+
+    with pytest.raises(ApplicationError) as exc:
+        services._refund_reserve(escrow=escrow, amount=Decimal("55.00"), actor=None, reason="Second")
+    assert exc.value.code == "refund_in_progress"
+
+    services._refund_fail(refund=first, message="The card account is closed.")
+    services._refund_complete(refund=first, stripe_refund_id="re_late")  # a confused late report
+    first.refresh_from_db()
+    escrow.refresh_from_db()
+    assert first.status == EscrowRefund.Status.FAILED
+    assert escrow.refunded_amount == 0 and _held(escrow) == Decimal("105.00")
+    # The money is back and can go either way.
+    services.escrow_refund(escrow=escrow, amount=None, actor=None, reason="Second try")
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.REFUNDED and _refunded_at_stripe(escrow) == 10500
+
+
+# --- Payments that cannot fund the escrow --------------------------------------------------------
+
+
+def test_checkout_keeps_one_payment_intent_after_stripe_forgets_its_key(stripe_emulator):
+    escrow = escrow_awaiting_payment()
+    first = services.escrow_checkout_start(escrow=escrow, actor=escrow.client)
+    stripe_emulator.store.data["idempotency"].clear()  # Stripe keeps keys for 24 hours only
+
+    again = services.escrow_checkout_start(escrow=escrow, actor=escrow.client)
+
+    assert again.payment_intent_id == first.payment_intent_id
+    assert again.client_secret == first.client_secret
+
+
+def test_a_cancelled_payment_intent_is_replaced_and_the_escrow_follows():
+    escrow = escrow_awaiting_payment()
+    first = services.escrow_checkout_start(escrow=escrow, actor=escrow.client)
+    stripe_gateway.payment_intent_cancel(first.payment_intent_id, key="cancelled-at-stripe")
+
+    again = services.escrow_checkout_start(escrow=escrow, actor=escrow.client)
+
+    assert again.payment_intent_id != first.payment_intent_id
+    escrow.refresh_from_db()
+    assert escrow.payment_intent_id == again.payment_intent_id
+    funded = escrow_pay(escrow)
+    assert funded.status == Escrow.Status.FUNDED
+
+
+def _pay_separately(escrow, amount: str) -> str:
+    """A payment for this escrow made outside its checkout (an old tab, a second device)."""
+    pi = stripe_gateway.payment_intent_create(
+        amount=Money(Decimal(amount), escrow.currency),
+        key=f"elsewhere-{escrow.pk}-{amount}",
+        transfer_group=f"escrow-{escrow.pk}",
+        metadata={"escrow_id": str(escrow.pk)},
+        payment_method="pm_card_visa",
+        confirm=True,
+        return_url="http://testserver/",
+    )
+    assert pi.status == "succeeded"
+    return pi.id
+
+
+def test_a_second_payment_for_a_paid_escrow_is_returned_once():
+    escrow = escrow_funded(amount="100.00")
+    second = _pay_separately(escrow, "105.00")
+
+    for event in ("evt_1", "evt_1", "evt_2"):
+        services.escrow_fund_from_stripe(payment_intent_id=second, stripe_event_id=event)
+
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.FUNDED and _held(escrow) == Decimal("105.00")
+    assert JournalEntry.objects.filter(kind=JournalEntry.Kind.ESCROW_FUNDING).count() == 1
+    second_charge = stripe_gateway.payment_intent_retrieve(second).latest_charge
+    assert stripe_gateway.charge_retrieve(second_charge).amount_refunded == 10500
+    assert _refunded_at_stripe(escrow) == 0  # the payment that funds the escrow stays
+    assert escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_RETURNED).count() == 1
+
+
+def test_a_payment_of_the_wrong_amount_is_returned_and_funds_nothing():
+    escrow = escrow_awaiting_payment(amount="100.00")
+    odd = _pay_separately(escrow, "50.00")
+
+    services.escrow_fund_from_stripe(payment_intent_id=odd, stripe_event_id="evt_1")
+    services.escrow_fund_from_stripe(payment_intent_id=odd, stripe_event_id="evt_2")
+
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.AWAITING_PAYMENT and escrow.funded_at is None
+    assert not JournalEntry.objects.exists()
+    charge = stripe_gateway.payment_intent_retrieve(odd).latest_charge
+    assert stripe_gateway.charge_retrieve(charge).amount_refunded == 5000
+    assert escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_RETURNED).count() == 1
+
+
+# --- Payments after a cancel, and the expiry sweeper ---------------------------------------------
+
+
+def _paid_after_cancel():
+    escrow = escrow_awaiting_payment(amount="100.00")
+    checkout = services.escrow_checkout_start(escrow=escrow, actor=escrow.client)
+    stripe_gateway.payment_intent_confirm(checkout.payment_intent_id, payment_method="pm_card_visa", key="paid-late")
+    Escrow.objects.filter(pk=escrow.pk).update(status=Escrow.Status.CANCELLED, cancelled_at=timezone.now())
+    return escrow, checkout.payment_intent_id
+
+
+def test_a_late_payment_is_refunded_even_when_the_first_attempt_gets_no_answer(monkeypatch):
+    escrow, pi = _paid_after_cancel()
+    real = _answer_lost(monkeypatch, after_stripe_acts=False)
+    with pytest.raises(ApplicationError):
+        services.escrow_fund_from_stripe(payment_intent_id=pi, stripe_event_id="evt_1")
+    monkeypatch.setattr(stripe_gateway, "refund_create", real)
+
+    services.escrow_fund_from_stripe(payment_intent_id=pi, stripe_event_id="evt_1")  # the task's retry
+    services.escrow_refunds_settle(older_than=timedelta(0))
+
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.CANCELLED
+    assert list(escrow.refunds.values_list("status", flat=True)) == [EscrowRefund.Status.SUCCEEDED]
+    assert _refunded_at_stripe(escrow) == 10500 and _held(escrow) == 0
+
+
+def test_finance_can_refund_a_late_payment_stripe_refused_to_refund(monkeypatch):
+    escrow, pi = _paid_after_cancel()
+    real = stripe_gateway.refund_create
+
+    def refused(**kwargs):
+        raise stripe_gateway.PaymentError("The charge is disputed.", code="stripe_charge_disputed")
+
+    monkeypatch.setattr(stripe_gateway, "refund_create", refused)
+    with pytest.raises(ApplicationError):
+        services.escrow_fund_from_stripe(payment_intent_id=pi, stripe_event_id="evt_1")
+    monkeypatch.setattr(stripe_gateway, "refund_create", real)
+    escrow.refresh_from_db()
+    assert escrow.refunds.get().status == EscrowRefund.Status.FAILED and _held(escrow) == Decimal("105.00")
+
+    services.escrow_refund(escrow=escrow, amount=None, actor=None, reason="Returned by Finance")
+
+    escrow.refresh_from_db()
+    assert _refunded_at_stripe(escrow) == 10500 and _held(escrow) == 0
+    assert escrow.status == Escrow.Status.CANCELLED
+
+
+def test_the_expiry_sweeper_leaves_an_escrow_paid_while_it_ran(settings, monkeypatch):
+    escrow = escrow_awaiting_payment()
+    Escrow.objects.filter(pk=escrow.pk).update(
+        created_at=timezone.now() - settings.ESCROW_PAYMENT_EXPIRY - timedelta(minutes=1)
+    )
+    cancel = services.escrow_cancel
+
+    def paid_just_before(**kwargs):
+        escrow_pay(Escrow.objects.get(pk=kwargs["escrow"].pk))  # the webhook task won the race
+        return cancel(**kwargs)
+
+    monkeypatch.setattr(services, "escrow_cancel", paid_just_before)
+    assert services.escrows_expire_unfunded() == 0
+
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.FUNDED and not escrow.refunds.exists()
+    assert escrow.task.status == Task.Status.IN_PROGRESS
+
+
+# --- Confirming ----------------------------------------------------------------------------------
+
+
+def test_a_form_sent_twice_or_an_unknown_card_records_no_decline(api_client):
+    escrow = escrow_awaiting_payment()
+    api_client.force_authenticate(escrow.client)
+    url = f"/api/v1/escrows/{escrow.pk}/confirm/"
+
+    refused = api_client.post(url, {"payment_method": "pm_nonsense"}, format="json")
+    assert refused.status_code == 402 and refused.json()["error"]["code"] == "stripe_resource_missing"
+    assert api_client.post(url, {"payment_method": "pm_card_visa"}, format="json").json()["status"] == "succeeded"
+    assert api_client.post(url, {"payment_method": "pm_card_visa"}, format="json").json()["status"] == "succeeded"
+
+    escrow.refresh_from_db()
+    assert escrow.last_payment_error == ""
+    assert not escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_FAILED).exists()
