@@ -19,6 +19,11 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
 )
 
 
+# No amount a user types may reach this (exclusive): far above any escrow limit, and small enough
+# that rounding to a minor unit stays within the decimal context's precision.
+AMOUNT_LIMIT = Decimal("1e12")
+
+
 def decimal_places(currency: str) -> int:
     return 0 if currency.upper() in ZERO_DECIMAL_CURRENCIES else 2
 
@@ -64,7 +69,11 @@ def validate_currency(currency: str, *, field: str = "currency") -> str:
 
 
 def parse_amount(value: object, currency: str, *, field: str = "amount") -> Decimal:
-    """A user-supplied amount -> Decimal, or a clear error. Positive, finite, no sub-cent digits."""
+    """A user-supplied amount -> Decimal, or a clear error. Positive, finite, no sub-cent digits.
+
+    The size is checked before rounding: ``quantize`` raises ``InvalidOperation`` for amounts
+    with more digits than the decimal context holds ("1e30"), which would otherwise be a 500.
+    """
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
@@ -79,14 +88,14 @@ def parse_amount(value: object, currency: str, *, field: str = "amount") -> Deci
         raise ValidationError(
             "The amount must be more than zero.", code="amount_not_positive", details={"field": field}
         )
+    if amount >= AMOUNT_LIMIT:
+        raise ValidationError("That amount is too large.", code="amount_too_large", details={"field": field})
     if amount != quantize(amount, currency):
         raise ValidationError(
             f"{currency} amounts have at most {decimal_places(currency)} decimal places.",
             code="amount_precision",
             details={"field": field},
         )
-    if amount >= Decimal("1e12"):
-        raise ValidationError("That amount is too large.", code="amount_too_large", details={"field": field})
     return amount
 
 

@@ -58,8 +58,9 @@ class TaskFilterForm(forms.Form):
     currency = forms.ChoiceField(
         label="Currency", required=False, choices=lambda: [("", "Any currency"), *_currency_choices()]
     )
-    min_budget = forms.DecimalField(label="Min budget", required=False, min_value=0, decimal_places=2)
-    max_budget = forms.DecimalField(label="Max budget", required=False, min_value=0, decimal_places=2)
+    # max_digits as on the budget column: without it "1e999999" passes and overflows the query.
+    min_budget = forms.DecimalField(label="Min budget", required=False, min_value=0, max_digits=14, decimal_places=2)
+    max_budget = forms.DecimalField(label="Max budget", required=False, min_value=0, max_digits=14, decimal_places=2)
     ordering = forms.ChoiceField(
         label="Sort", required=False, choices=[(key, ORDERING_LABELS[key]) for key in TASK_ORDERINGS]
     )

@@ -14,7 +14,7 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
 from core.errors import NotFound, ValidationError
-from core.money import validate_currency
+from core.money import AMOUNT_LIMIT, validate_currency
 from marketplace.models import Offer, Task, TaskEvent
 
 TASK_ORDERINGS: dict[str, tuple[str, ...]] = {
@@ -41,6 +41,14 @@ def _parse_filter_amount(value: object, *, field: str) -> Decimal | None:
     if amount is None or not amount.is_finite() or amount < 0:
         raise ValidationError(
             "Enter the budget filter as a number, like 50.", code="filter_invalid", details={"field": field}
+        )
+    # Budgets are below AMOUNT_LIMIT with at most two decimal places. Beyond that a filter matches
+    # nothing new, and values like "1e999999" or "1e-999999" overflow PostgreSQL's numeric type.
+    if amount >= AMOUNT_LIMIT or amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError(
+            "Enter the budget filter as an amount below one trillion with at most two decimal places, like 49.99.",
+            code="filter_invalid",
+            details={"field": field},
         )
     return amount
 

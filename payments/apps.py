@@ -7,3 +7,9 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from payments import handlers  # noqa: F401  (registers the Stripe webhook handlers)
+        from payments.selectors import ESCROW_LEDGER_CHECK, ESCROW_LEDGER_CHECK_MESSAGE, ESCROW_LEDGER_CHECK_SQL
+        from wallets.selectors import ledger_check_register
+
+        ledger_check_register(
+            name=ESCROW_LEDGER_CHECK, sql=ESCROW_LEDGER_CHECK_SQL, message=ESCROW_LEDGER_CHECK_MESSAGE
+        )

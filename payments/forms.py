@@ -25,6 +25,9 @@ class RefundForm(forms.Form):
         label="Amount to refund",
         required=False,
         min_value=0,
+        # As on the escrow's amount columns. Without max_digits "1e30" passes the form and the
+        # service's rounding raises InvalidOperation (a 500) instead of refusing it.
+        max_digits=14,
         decimal_places=2,
         help_text="Leave empty to refund everything still held.",
     )

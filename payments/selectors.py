@@ -154,3 +154,30 @@ def escrow_panel(*, escrow: Escrow, user: User) -> dict:
         "escrow_payment_error": "" if awaiting_confirmation else escrow.last_payment_error,
         "escrow_is_held": escrow.status in (Escrow.Status.FUNDED, Escrow.Status.DISPUTED),
     }
+
+
+# --- Ledger check ----------------------------------------------------------------------------
+
+# Registered with the ledger check in PaymentsConfig.ready(): every escrow's ledger account holds
+# exactly what the escrow row says it holds. Unpaid and finished (released, refunded, split)
+# escrows hold nothing; any other paid escrow (funded, disputed, or cancelled while a late
+# payment is refunded) holds what was charged less what was refunded. An unfunded escrow may
+# have no account yet: it counts as 0. The join is on equalities only, so PostgreSQL can
+# hash-join the two tables in one pass however large they grow.
+ESCROW_LEDGER_CHECK = "escrow_balance_mismatch"
+ESCROW_LEDGER_CHECK_SQL = """
+    SELECT id, status, currency, expected, actual FROM (
+        SELECT e.id, replace(e.status, '_', ' ') AS status, e.currency,
+               CASE WHEN e.funded_at IS NULL OR e.status IN ('released', 'refunded', 'split') THEN 0.00
+                    ELSE e.client_total - e.refunded_amount END AS expected,
+               coalesce(a.balance, 0.00) AS actual
+          FROM payments_escrow e
+          LEFT JOIN wallets_ledgeraccount a
+                 ON a.kind = 'escrow' AND a.currency = e.currency AND a.owner_id = e.id::text
+                AND a.owner_type_id = (SELECT id FROM django_content_type
+                                        WHERE app_label = 'payments' AND model = 'escrow')
+    ) checked
+    WHERE expected <> actual ORDER BY id LIMIT 50"""
+ESCROW_LEDGER_CHECK_MESSAGE = (
+    "Escrow {0} is {1} and should hold {3} {2} in its ledger account, but the account holds {4}."
+)

@@ -230,18 +230,37 @@ _CHECKS: list[tuple[str, str, str]] = [
 ]
 
 
+# Checks other apps add (name -> SQL, message), so that the ledger can be compared with their own
+# tables without wallets importing them. Apps register theirs in ``AppConfig.ready()``.
+_REGISTERED_CHECKS: dict[str, tuple[str, str]] = {}
+
+
+def ledger_check_register(*, name: str, sql: str, message: str) -> None:
+    """Add a check to ``ledger_invariant_violations``, like the built-in ones.
+
+    ``sql`` returns one row per violation (at most 50, ordered); ``message`` is formatted with
+    that row's columns. Registering a name again replaces its check, so a repeated ``ready()``
+    is harmless; a built-in check's name is refused.
+    """
+    if any(name == builtin for builtin, _, _ in _CHECKS):
+        raise ValueError(f"{name} is a built-in ledger check and cannot be replaced.")
+    _REGISTERED_CHECKS[name] = (sql, message)
+
+
 def ledger_invariant_violations() -> list[Violation]:
     """Every broken ledger invariant, as readable sentences (at most 50 per kind). Empty when sound.
 
+    Runs the built-in checks, then those other apps registered with ``ledger_check_register``.
     Reads the whole ledger in one REPEATABLE READ snapshot when called outside a transaction,
     so concurrent posts cannot produce false alarms.
     """
+    checks = [*_CHECKS, *((name, sql, message) for name, (sql, message) in _REGISTERED_CHECKS.items())]
     violations: list[Violation] = []
     with connection.cursor() as cursor:
         if connection.get_autocommit():
             cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         try:
-            for check, sql, message in _CHECKS:
+            for check, sql, message in checks:
                 cursor.execute(sql)
                 violations.extend(Violation(check, message.format(*row)) for row in cursor.fetchall())
         finally:

@@ -179,6 +179,34 @@ def test_offer_errors_have_stable_codes(api_client):
     assert Offer.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("amount", "code"),
+    [
+        ("1e30", "amount_too_large"),
+        (1e30, "amount_too_large"),  # a JSON number
+        ("NaN", "amount_invalid"),
+        ("Infinity", "amount_invalid"),
+    ],
+)
+def test_offer_with_a_huge_or_non_finite_amount_is_a_400_not_a_500(api_client, amount, code):
+    task = TaskFactory()
+    api_client.force_authenticate(TaskerFactory())
+    response = api_client.post(
+        f"{TASKS}{task.pk}/offers/", {"amount": {"amount": amount, "currency": "USD"}}, format="json"
+    )
+    error = _error(response, 400, code)
+    assert error["details"] == {"field": "amount"}
+    assert not Offer.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["1e30", "1e999999", "1e-999999", "Infinity"])
+def test_budget_filter_out_of_range_is_a_400_not_a_500(api_client, value):
+    TaskFactory()
+    for field in ("min_budget", "max_budget"):
+        error = _error(api_client.get(TASKS, {field: value}), 400, "filter_invalid")
+        assert error["details"] == {"field": field}
+
+
 def test_full_flow_through_the_api(api_client, stripe_emulator):
     client_user, tasker, rival = ClientFactory(), TaskerFactory(), TaskerFactory()
     api_client.force_authenticate(client_user)

@@ -31,6 +31,15 @@ def test_browse_is_public_and_filters(client):
     assert list(response.context["page"].object_list) == [Task.objects.get(title="Clean my flat")]
 
 
+@pytest.mark.parametrize("value", ["1e999999", "1e-999999"])
+def test_browse_refuses_an_out_of_range_budget_filter_next_to_the_form(client, value):
+    task = TaskFactory()
+    response = client.get(reverse("marketplace:task_list"), {"min_budget": value})
+    assert response.status_code == 200
+    assert response.context["form"].errors["min_budget"]
+    assert list(response.context["page"].object_list) == [task]
+
+
 def test_browse_empty_state_and_pagination(client):
     response = client.get(reverse("marketplace:task_list"))
     assert "There are no open tasks right now." in response.content.decode()

@@ -175,3 +175,14 @@ def test_fee_policy_editor_is_finance_only(client):
     fee_policy_active(currency="USD")
     client.force_login(_staff(SUPPORT))
     assert client.get(reverse("admin:payments_feepolicy_changelist")).status_code == 403
+
+
+@pytest.mark.parametrize("amount", ["1e30", "1e999999"])
+def test_refund_of_a_huge_amount_is_refused_by_the_form(client, amount):
+    escrow = fund(accepted_escrow())
+    client.force_login(_staff(FINANCE))
+    response = _action(client, "refund_part", [escrow], amount=amount, reason="Typo")
+    assert response.status_code == 200
+    assert response.context["form"].errors["amount"]
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.FUNDED and escrow.refunded_amount == Decimal("0.00")

@@ -8,7 +8,8 @@ from wallets.selectors import ledger_invariant_violations
 class Command(BaseCommand):
     help = (
         "Checks the ledger: entries balanced per currency, cached wallet and escrow balances equal to "
-        "their postings, nothing negative where forbidden, and the whole ledger summing to zero per currency."
+        "their postings, nothing negative where forbidden, the whole ledger summing to zero per currency, "
+        "and the checks other apps register (payments: each escrow's account holds what the escrow says)."
     )
 
     def handle(self, *args, **options):
