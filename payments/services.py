@@ -20,7 +20,7 @@ from moneyed import Money
 from accounts.models import User
 from core import sql
 from core.errors import ApplicationError, Conflict, NotFound, ValidationError
-from core.money import quantize
+from core.money import parse_amount
 from marketplace.models import Offer
 from payments import stripe_gateway
 from payments.fees import fee_breakdown, release_split
@@ -747,7 +747,7 @@ def _refund_reserve(
     if undelivered_only and escrow.release_due_at is not None:
         raise EscrowError("The work was delivered: approve it or ask for changes instead.", code="escrow_delivered")
     held = escrow.client_total - escrow.refunded_amount
-    amount = held if amount is None else quantize(Decimal(amount), escrow.currency)
+    amount = held if amount is None else parse_amount(amount, escrow.currency)
     if amount <= 0:
         raise ValidationError("The refund must be more than zero.", code="amount_not_positive")
     if amount > held:

@@ -311,7 +311,13 @@ def test_full_refund_cancels_the_task():
 
 def test_refund_bad_input_changes_nothing():
     escrow = escrow_funded()
-    for amount, code in ((Decimal("0"), "amount_not_positive"), (Decimal("105.01"), "refund_exceeds_held")):
+    for amount, code in (
+        (Decimal("0"), "amount_not_positive"),
+        (Decimal("-5"), "amount_not_positive"),
+        (Decimal("105.01"), "refund_exceeds_held"),
+        (Decimal("10.005"), "amount_precision"),  # refused, never rounded
+        (Decimal("1e30"), "amount_too_large"),
+    ):
         with pytest.raises(ApplicationError) as exc:
             services.escrow_refund(escrow=escrow, amount=amount, actor=None, reason="x")
         assert exc.value.code == code
