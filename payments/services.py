@@ -356,7 +356,10 @@ def escrow_payment_confirm(*, escrow: Escrow, actor: User, payment_method: str, 
     except stripe_gateway.PaymentError as exc:
         if exc.code == "card_declined":
             escrow_payment_failure_record(
-                escrow=escrow, message=exc.message, code=exc.details.get("decline_code", exc.code)
+                escrow=escrow,
+                message=exc.message,
+                code=exc.details.get("decline_code", exc.code),
+                charge_id=exc.details.get("charge", ""),
             )
             raise
         # Not a decline (a form sent twice, an unknown payment method, no answer): nothing is
@@ -370,7 +373,12 @@ def escrow_payment_confirm(*, escrow: Escrow, actor: User, payment_method: str, 
         return PaymentAttempt(status="requires_action", redirect_url=pi.next_action.redirect_to_url.url)
     if pi.status == "requires_payment_method" and pi.last_payment_error:
         message = pi.last_payment_error.get("message") or "The payment failed."
-        escrow_payment_failure_record(escrow=escrow, message=message, code=pi.last_payment_error.get("code", ""))
+        escrow_payment_failure_record(
+            escrow=escrow,
+            message=message,
+            code=pi.last_payment_error.get("code", ""),
+            charge_id=pi.last_payment_error.get("charge") or "",
+        )
         raise stripe_gateway.PaymentError(message, code="card_declined")
     if pi.status == "succeeded":
         with transaction.atomic():
@@ -382,21 +390,28 @@ def escrow_payment_confirm(*, escrow: Escrow, actor: User, payment_method: str, 
 
 
 @transaction.atomic
-def escrow_payment_failure_record(*, escrow: Escrow, message: str, code: str, stripe_event_id: str = "") -> Escrow:
-    """Remember why the last payment attempt failed, so the checkout page can say so."""
+def escrow_payment_failure_record(
+    *, escrow: Escrow, message: str, code: str, charge_id: str = "", stripe_event_id: str = ""
+) -> Escrow:
+    """Remember why the last payment attempt failed, so the checkout page can say so.
+
+    Each declined attempt is one failed charge at Stripe: the confirm call and the
+    ``payment_intent.payment_failed`` webhook both report it, and it is recorded once (its
+    charge id ends the timeline entry).
+    """
     escrow = _lock(escrow.pk)
     if escrow.status != Escrow.Status.AWAITING_PAYMENT:
         return escrow
-    if stripe_event_id:
-        if escrow.events.filter(stripe_event_id=stripe_event_id).exists():
-            return escrow
-        latest = escrow.events.order_by("-created_at", "-id").first()
-        if latest is not None and latest.kind == EscrowEvent.Kind.PAYMENT_FAILED:
-            return escrow  # the confirm call already recorded this attempt's decline
+    failures = escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_FAILED)
+    if charge_id and failures.filter(reason__endswith=f"({charge_id})").exists():
+        return escrow
+    if stripe_event_id and failures.filter(stripe_event_id=stripe_event_id).exists():
+        return escrow
     escrow.last_payment_error = message[:500]
     escrow.last_payment_error_code = (code or "")[:64]
     escrow.save(update_fields=["last_payment_error", "last_payment_error_code", "updated_at"])
-    _event(escrow, EscrowEvent.Kind.PAYMENT_FAILED, reason=message, stripe_event_id=stripe_event_id)
+    reason = f"{message[:400]} ({charge_id})" if charge_id else message
+    _event(escrow, EscrowEvent.Kind.PAYMENT_FAILED, reason=reason, stripe_event_id=stripe_event_id)
     return escrow
 
 
@@ -1035,9 +1050,11 @@ def escrow_payment_failure_from_stripe(*, payment_intent_id: str, stripe_event_i
     if escrow is None or pi.status == "succeeded" or not pi.last_payment_error:
         return escrow
     error = pi.last_payment_error
+    code = error.get("decline_code") or error.get("code") or ""
     return escrow_payment_failure_record(
         escrow=escrow,
-        message=error.get("message") or "The payment failed.",
-        code=error.get("decline_code") or error.get("code") or "",
+        message=stripe_gateway.decline_message(code, error.get("message")),
+        code=code,
+        charge_id=error.get("charge") or "",
         stripe_event_id=stripe_event_id,
     )

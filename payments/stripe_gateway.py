@@ -79,6 +79,11 @@ def _opts(*, idempotency_key: str | None = None, account: str | None = None) -> 
     return opts
 
 
+def decline_message(reason: str, fallback: str | None = None) -> str:
+    """What to tell the client about a decline, by Stripe's decline code."""
+    return _DECLINE_MESSAGES.get(reason, fallback or "The card was declined.")
+
+
 def _call(fn, *args: Any, **kwargs: Any) -> Any:
     """Call the SDK and translate its errors into the app's."""
     try:
@@ -87,9 +92,13 @@ def _call(fn, *args: Any, **kwargs: Any) -> Any:
         err = exc.error
         reason = (err.decline_code if err else None) or (err.code if err else None) or "card_declined"
         raise PaymentError(
-            _DECLINE_MESSAGES.get(reason, exc.user_message or "The card was declined."),
+            decline_message(reason, exc.user_message),
             code="card_declined",
-            details={"decline_code": reason, "payment_intent": _payment_intent_id(err)},
+            details={
+                "decline_code": reason,
+                "payment_intent": _payment_intent_id(err),
+                "charge": (getattr(err, "charge", None) or "") if err else "",
+            },
         )
     except stripe.IdempotencyError as exc:
         logger.error("Stripe idempotency conflict: %s", exc.user_message)

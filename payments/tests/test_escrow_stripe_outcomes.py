@@ -288,3 +288,24 @@ def test_a_form_sent_twice_or_an_unknown_card_records_no_decline(api_client):
     escrow.refresh_from_db()
     assert escrow.last_payment_error == ""
     assert not escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_FAILED).exists()
+
+
+def test_each_decline_reported_only_by_webhooks_is_shown_in_turn():
+    """With real keys the Payment Element confirms in the browser: only webhooks tell Holdfast."""
+    escrow = escrow_awaiting_payment()
+    checkout = services.escrow_checkout_start(escrow=escrow, actor=escrow.client)
+    shown = []
+    for attempt, card in enumerate(("pm_card_chargeDeclined", "pm_card_chargeDeclinedInsufficientFunds")):
+        with pytest.raises(stripe_gateway.PaymentError):
+            stripe_gateway.payment_intent_confirm(
+                checkout.payment_intent_id, payment_method=card, key=f"browser-{attempt}"
+            )
+        for event in (f"evt_{attempt}", f"evt_{attempt}"):  # delivered twice
+            services.escrow_payment_failure_from_stripe(
+                payment_intent_id=checkout.payment_intent_id, stripe_event_id=event
+            )
+        escrow.refresh_from_db()
+        shown.append(escrow.last_payment_error_code)
+
+    assert shown == ["generic_decline", "insufficient_funds"]
+    assert escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_FAILED).count() == 2
