@@ -207,6 +207,7 @@ class EscrowEvent(models.Model):
         STALE_FLAGGED = "stale_flagged", "Flagged to Support: funded but not delivered"
         STRIPE_CONFIRMED = "stripe_confirmed", "Confirmed by Stripe"
         PAYMENT_RETURNED = "payment_returned", "Payment returned to the client"
+        NEEDS_ATTENTION = "needs_attention", "Needs Support's attention"
 
     escrow = models.ForeignKey(Escrow, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -906,19 +906,52 @@ def escrow_refund(
 
 
 def refunds_settle_from_stripe(*, charge_id: str, stripe_event_id: str = "") -> int:
-    """``charge.refunded`` / ``charge.refund.updated``: settle our pending refunds of this charge.
+    """``charge.refunded`` / ``charge.refund.updated``: bring the escrow in line with the charge's refunds.
 
-    Stripe's refunds are re-read (the payload is not trusted); refunds Holdfast did not make
-    (no ``escrow_refund_id`` in their metadata) are left alone. Returns how many were settled.
+    Stripe's refunds are re-read (the payload is not trusted). Holdfast's own pending refunds
+    are settled; a refund made outside Holdfast (in the Stripe Dashboard) is taken into the
+    escrow and the ledger like any refund, so a later release cannot pay out money that went
+    back to the client. Returns how many refunds were settled or taken in.
     """
     settled = 0
     for stripe_refund in stripe_gateway.refunds_for_charge(charge_id):
         refund_id = (stripe_refund.metadata or {}).get("escrow_refund_id")
-        refund = EscrowRefund.objects.filter(pk=refund_id).first() if refund_id else None
+        if not refund_id:
+            settled += _refund_adopt(charge_id=charge_id, stripe_refund=stripe_refund, stripe_event_id=stripe_event_id)
+            continue
+        refund = EscrowRefund.objects.filter(pk=refund_id).first()
         if refund is not None and refund.status == EscrowRefund.Status.PENDING:
             refund = _refund_settle(refund=refund, stripe_refund=stripe_refund, stripe_event_id=stripe_event_id)
             settled += refund.status != EscrowRefund.Status.PENDING
     return settled
+
+
+def _refund_adopt(*, charge_id: str, stripe_refund, stripe_event_id: str) -> bool:
+    """Record a succeeded refund Holdfast did not ask for. Whether it was taken in now."""
+    escrow = Escrow.objects.filter(charge_id=charge_id).first()
+    if (
+        escrow is None
+        or stripe_refund.status != "succeeded"
+        or EscrowRefund.objects.filter(stripe_refund_id=stripe_refund.id).exists()
+    ):
+        return False
+    amount = stripe_gateway.money_from_stripe(stripe_refund.amount, stripe_refund.currency)
+    try:
+        refund = _refund_reserve(
+            escrow=escrow, amount=amount.amount, actor=None, reason=f"Refunded at Stripe ({stripe_refund.id})"
+        )
+    except ApplicationError as exc:
+        # Nothing left to take it from (already released, or more than is held), or another
+        # refund is in flight (the next event or escrow_refunds_settle tries again): Support sees it.
+        logger.error("Refund %s made at Stripe for escrow %s not taken in: %s", stripe_refund.id, escrow.pk, exc)
+        with transaction.atomic():
+            locked = _lock(escrow.pk)
+            note = f"Refunded at Stripe outside Holdfast, not matched: {exc.message} ({stripe_refund.id})"
+            if not locked.events.filter(kind=EscrowEvent.Kind.NEEDS_ATTENTION, reason=note[:500]).exists():
+                _event(locked, EscrowEvent.Kind.NEEDS_ATTENTION, amount=amount.amount, reason=note)
+        return False
+    _refund_complete(refund=refund, stripe_refund_id=stripe_refund.id, stripe_event_id=stripe_event_id)
+    return True
 
 
 def escrow_refunds_settle(*, older_than: timedelta = timedelta(minutes=2)) -> int:

@@ -309,3 +309,45 @@ def test_each_decline_reported_only_by_webhooks_is_shown_in_turn():
 
     assert shown == ["generic_decline", "insufficient_funds"]
     assert escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_FAILED).count() == 2
+
+
+# --- Refunds made outside Holdfast ---------------------------------------------------------------
+
+
+def _refund_in_the_dashboard(escrow, amount: str):
+    return stripe_gateway.refund_create(
+        payment_intent_id=escrow.payment_intent_id,
+        amount=Money(Decimal(amount), escrow.currency),
+        key=f"dashboard-{escrow.pk}-{amount}",
+    )
+
+
+def test_a_refund_made_in_the_stripe_dashboard_is_taken_in_before_any_release():
+    escrow = escrow_delivered(amount="100.00")  # client total 105.00
+    _refund_in_the_dashboard(escrow, "21.00")
+
+    for event in ("evt_1", "evt_1"):
+        services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id=event)
+
+    escrow.refresh_from_db()
+    assert escrow.refunded_amount == Decimal("21.00") and _held(escrow) == Decimal("84.00")
+    assert escrow.refunds.get().status == EscrowRefund.Status.SUCCEEDED
+    services.escrow_approve(escrow=escrow, actor=escrow.client)
+    escrow.refresh_from_db()
+    # The tasker is paid on what is left (release_split), not on money that went back.
+    assert escrow.released_to_tasker == Decimal("64.00")
+    assert wallet_account_get_or_create(user=escrow.tasker, currency="USD").balance == Decimal("64.00")
+
+
+def test_a_dashboard_refund_after_the_release_is_flagged_not_booked():
+    escrow = escrow_delivered(amount="100.00")
+    services.escrow_approve(escrow=escrow, actor=escrow.client)
+    _refund_in_the_dashboard(escrow, "105.00")
+
+    assert services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1") == 0
+    services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_2")
+
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.RELEASED and not escrow.refunds.exists()
+    flagged = escrow.events.get(kind=EscrowEvent.Kind.NEEDS_ATTENTION)
+    assert "Refunded at Stripe outside Holdfast" in flagged.reason and flagged.amount == Decimal("105.00")
