@@ -307,7 +307,11 @@ def escrow_checkout_start(*, escrow: Escrow, actor: User) -> Checkout:
                 "escrow", escrow.pk, "payment-intent", *([previous] if previous else [])
             ),
             transfer_group=f"escrow-{escrow.pk}",
-            metadata={"escrow_id": str(escrow.pk), "task_id": str(escrow.task_id)},
+            metadata={
+                "escrow_id": str(escrow.pk),
+                "task_id": str(escrow.task_id),
+                "holdfast_namespace": settings.STRIPE_NAMESPACE,
+            },
             description=f"Holdfast escrow #{escrow.pk}: {escrow.task.title[:80]}",
         )
     with transaction.atomic():
@@ -430,8 +434,8 @@ def escrow_fund_from_stripe(*, payment_intent_id: str, stripe_event_id: str = ""
     """
     pi = stripe_gateway.payment_intent_retrieve(payment_intent_id)
     escrow_id = (pi.metadata or {}).get("escrow_id")
-    if pi.status != "succeeded" or not escrow_id:
-        return None
+    if pi.status != "succeeded" or not escrow_id or not stripe_gateway.ours(pi):
+        return None  # not for an escrow, or another installation's on the same Stripe account
     paid = stripe_gateway.money_from_stripe(pi.amount_received or pi.amount, pi.currency)
     with transaction.atomic():
         escrow = Escrow.objects.select_for_update().filter(pk=escrow_id).first()
@@ -1079,7 +1083,7 @@ def escrow_payment_failure_from_stripe(*, payment_intent_id: str, stripe_event_i
     """``payment_intent.payment_failed``: re-read the PaymentIntent and record why it failed."""
     pi = stripe_gateway.payment_intent_retrieve(payment_intent_id)
     escrow_id = (pi.metadata or {}).get("escrow_id")
-    escrow = Escrow.objects.filter(pk=escrow_id).first() if escrow_id else None
+    escrow = Escrow.objects.filter(pk=escrow_id).first() if escrow_id and stripe_gateway.ours(pi) else None
     if escrow is None or pi.status == "succeeded" or not pi.last_payment_error:
         return escrow
     error = pi.last_payment_error

@@ -133,8 +133,13 @@ def _payment_intent_id(err: Any) -> str | None:
 
 
 def idempotency_key(*parts: object) -> str:
-    """Our idempotency keys: ``holdfast:<what>:<row id>[:<attempt>]``, stable across retries."""
-    return "holdfast:" + ":".join(str(p) for p in parts)
+    """Our idempotency keys: ``<namespace>:<what>:<row id>[:<attempt>]``, stable across retries."""
+    return ":".join(str(p) for p in (settings.STRIPE_NAMESPACE, *parts))
+
+
+def ours(obj: StripeObject) -> bool:
+    """Whether a PaymentIntent was made by this installation (``STRIPE_NAMESPACE`` in its metadata)."""
+    return (obj.metadata or {}).get("holdfast_namespace") == settings.STRIPE_NAMESPACE
 
 
 def money_from_stripe(amount: int, currency: str) -> Money:

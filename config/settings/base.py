@@ -220,6 +220,9 @@ STRIPE_API_VERSION = "2026-08-26.dahlia"  # pinned: the version stripe==15.6.2 i
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_CONNECT_WEBHOOK_SECRET = env("STRIPE_CONNECT_WEBHOOK_SECRET", default="")
 STRIPE_CONNECT_COUNTRY = env("STRIPE_CONNECT_COUNTRY", default="US")
+# Prefixes our Idempotency-Keys and tags our PaymentIntents: environments that share one Stripe
+# account (each developer's machine, staging) need different values, or they see each other's.
+STRIPE_NAMESPACE = env("STRIPE_NAMESPACE", default="holdfast")
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True

@@ -9,6 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from moneyed import Money
 
@@ -159,13 +160,14 @@ def test_a_cancelled_payment_intent_is_replaced_and_the_escrow_follows():
     assert funded.status == Escrow.Status.FUNDED
 
 
-def _pay_separately(escrow, amount: str) -> str:
-    """A payment for this escrow made outside its checkout (an old tab, a second device)."""
+def _pay_separately(escrow, amount: str, *, namespace: str | None = None) -> str:
+    """A payment for this escrow made outside its checkout (an old tab, a second device), or with
+    ``namespace``, by another installation sharing the Stripe account."""
     pi = stripe_gateway.payment_intent_create(
         amount=Money(Decimal(amount), escrow.currency),
-        key=f"elsewhere-{escrow.pk}-{amount}",
+        key=f"elsewhere-{escrow.pk}-{amount}-{namespace}",
         transfer_group=f"escrow-{escrow.pk}",
-        metadata={"escrow_id": str(escrow.pk)},
+        metadata={"escrow_id": str(escrow.pk), "holdfast_namespace": namespace or settings.STRIPE_NAMESPACE},
         payment_method="pm_card_visa",
         confirm=True,
         return_url="http://testserver/",
@@ -203,6 +205,19 @@ def test_a_payment_of_the_wrong_amount_is_returned_and_funds_nothing():
     charge = stripe_gateway.payment_intent_retrieve(odd).latest_charge
     assert stripe_gateway.charge_retrieve(charge).amount_refunded == 5000
     assert escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_RETURNED).count() == 1
+
+
+def test_another_installations_payment_on_the_same_stripe_account_is_not_ours():
+    escrow = escrow_awaiting_payment(amount="100.00")  # its twin, escrow #same, lives on staging
+    theirs = _pay_separately(escrow, "105.00", namespace="holdfast-staging")
+
+    assert services.escrow_fund_from_stripe(payment_intent_id=theirs, stripe_event_id="evt_1") is None
+
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.AWAITING_PAYMENT and not JournalEntry.objects.exists()
+    charge = stripe_gateway.payment_intent_retrieve(theirs).latest_charge
+    assert stripe_gateway.charge_retrieve(charge).amount_refunded == 0  # theirs to keep or return
+    assert not escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_RETURNED).exists()
 
 
 # --- Payments after a cancel, and the expiry sweeper ---------------------------------------------
