@@ -368,7 +368,13 @@ def escrow_payment_confirm(*, escrow: Escrow, actor: User, payment_method: str, 
             raise
         # Not a decline (a form sent twice, an unknown payment method, no answer): nothing is
         # recorded against the card; if the payment went through after all, say so.
-        pi = stripe_gateway.payment_intent_retrieve(checkout.payment_intent_id)
+        try:
+            pi = stripe_gateway.payment_intent_retrieve(checkout.payment_intent_id)
+        except stripe_gateway.PaymentProviderUnavailable:
+            raise stripe_gateway.PaymentProviderUnavailable(
+                "The payment service did not answer. If your card was charged, the escrow shows as "
+                "funded within minutes; if not, try again then."
+            ) from exc
         if pi.status not in ("succeeded", "processing"):
             raise
     if pi.status == "requires_action":
@@ -1056,6 +1062,26 @@ def escrows_expire_unfunded(*, now: datetime | None = None) -> int:
         except ApplicationError as exc:
             logger.info("Escrow %s not expired: %s", escrow.pk, exc)
     return expired
+
+
+def escrows_payment_reconcile(*, quiet_for: timedelta = timedelta(minutes=10)) -> int:
+    """Fund escrows whose payment succeeded but whose webhook never came (lost, or an endpoint
+    that was down past Stripe's retries): every escrow still awaiting payment with a checkout
+    opened, quiet for ``quiet_for``, is checked against its PaymentIntent. Run by beat; the
+    expiry sweeper does the same check before it cancels. Returns how many it funded."""
+    funded = 0
+    waiting = Escrow.objects.filter(
+        status=Escrow.Status.AWAITING_PAYMENT, updated_at__lte=timezone.now() - quiet_for
+    ).exclude(payment_intent_id="")
+    for escrow in waiting:
+        try:
+            pi = stripe_gateway.payment_intent_retrieve(escrow.payment_intent_id)
+            if pi.status == "succeeded":
+                escrow = escrow_fund_from_stripe(payment_intent_id=pi.id)
+                funded += escrow is not None and escrow.status == Escrow.Status.FUNDED
+        except ApplicationError as exc:
+            logger.warning("Escrow %s: payment not checked: %s", escrow.pk, exc)
+    return funded
 
 
 def escrows_flag_stale(*, now: datetime | None = None) -> int:

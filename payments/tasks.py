@@ -53,6 +53,13 @@ def escrow_refunds_settle() -> int:
 
 
 @shared_task(**MONEY_TASK)
+def escrows_payment_reconcile() -> int:
+    from payments import services
+
+    return services.escrows_payment_reconcile()
+
+
+@shared_task(**MONEY_TASK)
 def escrows_expire_unfunded() -> int:
     from payments import services
 

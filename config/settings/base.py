@@ -194,6 +194,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {
     "escrows-release-due": {"task": "payments.tasks.escrows_release_due", "schedule": 60.0},
+    # Payments that succeeded without their webhook reaching us: fund them.
+    "escrows-payment-reconcile": {"task": "payments.tasks.escrows_payment_reconcile", "schedule": 900.0},
     "escrows-expire-unfunded": {"task": "payments.tasks.escrows_expire_unfunded", "schedule": 3600.0},
     # Refunds Stripe has not answered for (a timeout, or "pending"): ask again and settle them.
     "escrow-refunds-settle": {"task": "payments.tasks.escrow_refunds_settle", "schedule": 300.0},

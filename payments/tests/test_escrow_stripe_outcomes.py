@@ -220,6 +220,23 @@ def test_another_installations_payment_on_the_same_stripe_account_is_not_ours():
     assert not escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_RETURNED).exists()
 
 
+def test_a_payment_whose_webhook_never_came_is_found_and_funds_the_escrow():
+    escrow = escrow_awaiting_payment()
+    waiting = escrow_awaiting_payment()  # checkout opened, never paid
+    paid = services.escrow_checkout_start(escrow=escrow, actor=escrow.client)
+    services.escrow_checkout_start(escrow=waiting, actor=waiting.client)
+    stripe_gateway.payment_intent_confirm(paid.payment_intent_id, payment_method="pm_card_visa", key="browser")
+
+    assert services.escrows_payment_reconcile(quiet_for=timedelta(0)) == 1
+    assert services.escrows_payment_reconcile(quiet_for=timedelta(0)) == 0
+
+    escrow.refresh_from_db()
+    waiting.refresh_from_db()
+    assert escrow.status == Escrow.Status.FUNDED and escrow.task.status == Task.Status.IN_PROGRESS
+    assert waiting.status == Escrow.Status.AWAITING_PAYMENT
+    assert JournalEntry.objects.filter(kind=JournalEntry.Kind.ESCROW_FUNDING).count() == 1
+
+
 # --- Payments after a cancel, and the expiry sweeper ---------------------------------------------
 
 
