@@ -73,6 +73,19 @@ class StaleFilter(admin.SimpleListFilter):
         return queryset
 
 
+class AttentionFilter(admin.SimpleListFilter):
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Money Stripe and Holdfast disagree on")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(events__kind=EscrowEvent.Kind.NEEDS_ATTENTION).distinct()
+        return queryset
+
+
 class ReleaseDueFilter(admin.SimpleListFilter):
     title = "release due"
     parameter_name = "release_due"
@@ -105,7 +118,7 @@ class EscrowAdmin(admin.ModelAdmin):
         "is_stale",
         "age",
     ]
-    list_filter = ["status", "currency", StaleFilter, ReleaseDueFilter]
+    list_filter = ["status", "currency", StaleFilter, AttentionFilter, ReleaseDueFilter]
     search_fields = ["task__title", "client__email", "tasker__email", "payment_intent_id"]
     date_hierarchy = "created_at"
     list_select_related = ["task", "client", "tasker"]
@@ -176,11 +189,17 @@ class EscrowAdmin(admin.ModelAdmin):
         if form.is_bound and form.is_valid():
             for escrow in queryset:
                 try:
-                    run(escrow, form.cleaned_data)
+                    result = run(escrow, form.cleaned_data)
                 except ApplicationError as exc:
                     self.message_user(request, f"Escrow #{escrow.pk}: {exc.message}", messages.ERROR)
                 else:
-                    self.message_user(request, f"Escrow #{escrow.pk}: {done}", messages.SUCCESS)
+                    if isinstance(result, EscrowRefund) and result.status == EscrowRefund.Status.PENDING:
+                        message = (
+                            "refund asked for; Stripe reports it pending, and it is booked once Stripe confirms it."
+                        )
+                        self.message_user(request, f"Escrow #{escrow.pk}: {message}", messages.WARNING)
+                    else:
+                        self.message_user(request, f"Escrow #{escrow.pk}: {done}", messages.SUCCESS)
             return None
         context = {
             **self.admin_site.each_context(request),

@@ -246,7 +246,13 @@ class EscrowRefund(models.Model):
 
     class Meta:
         ordering = ["created_at"]
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="escrowrefund_amount_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="escrowrefund_amount_positive"),
+            # One of our refunds per Stripe refund: a refund made at Stripe is taken in once.
+            models.UniqueConstraint(
+                fields=["stripe_refund_id"], condition=~Q(stripe_refund_id=""), name="escrowrefund_stripe_refund_unique"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Refund #{self.pk} of {self.amount} ({self.status})"

@@ -440,13 +440,15 @@ def escrow_fund_from_stripe(*, payment_intent_id: str, stripe_event_id: str = ""
     """
     pi = stripe_gateway.payment_intent_retrieve(payment_intent_id)
     escrow_id = (pi.metadata or {}).get("escrow_id")
-    if pi.status != "succeeded" or not escrow_id or not stripe_gateway.ours(pi):
-        return None  # not for an escrow, or another installation's on the same Stripe account
+    if pi.status != "succeeded" or not escrow_id or not str(escrow_id).isdigit():
+        return None
     paid = stripe_gateway.money_from_stripe(pi.amount_received or pi.amount, pi.currency)
     with transaction.atomic():
         escrow = Escrow.objects.select_for_update().filter(pk=escrow_id).first()
-        if escrow is None:
-            logger.error("PaymentIntent %s names escrow %s, which does not exist", pi.id, escrow_id)
+        if escrow is None or not (stripe_gateway.ours(pi) or escrow.payment_intent_id == pi.id):
+            # Another installation's on the same Stripe account (or made before PaymentIntents
+            # were tagged, and not this escrow's): not ours to fund or to return.
+            logger.info("PaymentIntent %s (escrow %s) is not this installation's", pi.id, escrow_id)
             return None
         if escrow.funded_at is not None and escrow.payment_intent_id != pi.id:
             returned = "A second payment for an escrow already paid"
@@ -522,19 +524,35 @@ def _late_payment_refund(escrow: Escrow) -> None:
         if exc.code != "refund_in_progress":
             raise
         return  # escrow_refunds_settle sees that one through
-    _refund_execute(refund)
+    try:
+        _refund_execute(refund)
+    except stripe_gateway.PaymentError as exc:
+        if not isinstance(exc, stripe_gateway.PaymentProviderUnavailable):  # no answer: settled later
+            _needs_attention(
+                escrow, f"Paid after it was cancelled; Stripe refused the refund: {exc.message}", refund.amount
+            )
+        raise
 
 
 def _payment_return(*, escrow: Escrow, pi, amount: Money, reason: str) -> None:
     """Give back, in full, a payment that cannot fund the escrow. Keyed by the PaymentIntent, so
     each call asks Stripe once; the timeline says so once."""
-    stripe_gateway.refund_create(
-        payment_intent_id=pi.id,
-        amount=amount,
-        key=stripe_gateway.idempotency_key("payment-return", pi.id),
-        reason="duplicate",
-        metadata={"escrow_id": str(escrow.pk), "returned_payment_intent": pi.id},
-    )
+    if escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_RETURNED, reason__contains=pi.id).exists():
+        return
+    try:
+        stripe_gateway.refund_create(
+            payment_intent_id=pi.id,
+            amount=amount,
+            key=stripe_gateway.idempotency_key("payment-return", pi.id),
+            reason="duplicate",
+            metadata={"escrow_id": str(escrow.pk), "returned_payment_intent": pi.id},
+        )
+    except stripe_gateway.PaymentError as exc:
+        if not isinstance(exc, stripe_gateway.PaymentProviderUnavailable):  # no answer: the task retries
+            _needs_attention(
+                escrow, f"A payment to return could not be refunded: {exc.message} ({pi.id})", amount.amount
+            )
+        raise
     with transaction.atomic():
         escrow = _lock(escrow.pk)
         if not escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_RETURNED, reason__contains=pi.id).exists():
@@ -748,7 +766,13 @@ def escrows_release_due(*, now: datetime | None = None, batch_size: int | None =
 
 @transaction.atomic
 def _refund_reserve(
-    *, escrow: Escrow, amount: Decimal | None, actor: User | None, reason: str, undelivered_only: bool = False
+    *,
+    escrow: Escrow,
+    amount: Decimal | None,
+    actor: User | None,
+    reason: str,
+    undelivered_only: bool = False,
+    stripe_refund_id: str = "",
 ) -> EscrowRefund:
     """Take the refund out of the escrow in the ledger and record it as pending, before Stripe is asked.
 
@@ -781,7 +805,9 @@ def _refund_reserve(
             code="refund_exceeds_held",
             details={"held": str(held)},
         )
-    refund = EscrowRefund.objects.create(escrow=escrow, amount=amount, reason=reason[:500] or "Refund", actor=actor)
+    refund = EscrowRefund.objects.create(
+        escrow=escrow, amount=amount, reason=reason[:500] or "Refund", actor=actor, stripe_refund_id=stripe_refund_id
+    )
     from wallets.models import JournalEntry
 
     _post_between_processor_and_escrow(
@@ -806,7 +832,11 @@ def _refund_execute(refund: EscrowRefund) -> EscrowRefund:
             payment_intent_id=escrow.payment_intent_id,
             amount=Money(refund.amount, escrow.currency),
             key=stripe_gateway.idempotency_key("escrow-refund", refund.pk),
-            metadata={"escrow_id": str(escrow.pk), "escrow_refund_id": str(refund.pk)},
+            metadata={
+                "escrow_id": str(escrow.pk),
+                "escrow_refund_id": str(refund.pk),
+                "holdfast_namespace": settings.STRIPE_NAMESPACE,
+            },
         )
     except stripe_gateway.PaymentProviderUnavailable:
         # No answer: Stripe may or may not have made it. The refund stays pending, and keeps the
@@ -919,71 +949,100 @@ def refunds_settle_from_stripe(*, charge_id: str, stripe_event_id: str = "") -> 
     """``charge.refunded`` / ``charge.refund.updated``: bring the escrow in line with the charge's refunds.
 
     Stripe's refunds are re-read (the payload is not trusted). Holdfast's own pending refunds
-    are settled; a refund made outside Holdfast (in the Stripe Dashboard) is taken into the
-    escrow and the ledger like any refund, so a later release cannot pay out money that went
-    back to the client. Returns how many refunds were settled or taken in.
+    of this charge are settled first; then a refund made outside Holdfast (in the Stripe
+    Dashboard) is taken into the escrow and the ledger like any refund, so a later release
+    cannot pay out money that went back to the client. Returns how many were settled or taken in.
     """
+    stripe_refunds = stripe_gateway.refunds_for_charge(charge_id)
     settled = 0
-    for stripe_refund in stripe_gateway.refunds_for_charge(charge_id):
+    for stripe_refund in stripe_refunds:
         refund_id = (stripe_refund.metadata or {}).get("escrow_refund_id")
-        if not refund_id:
-            settled += _refund_adopt(charge_id=charge_id, stripe_refund=stripe_refund, stripe_event_id=stripe_event_id)
-            continue
-        refund = EscrowRefund.objects.filter(pk=refund_id).first()
+        refund = (
+            EscrowRefund.objects.filter(pk=refund_id, escrow__charge_id=charge_id).first()
+            if refund_id and str(refund_id).isdigit()
+            else None
+        )
         if refund is not None and refund.status == EscrowRefund.Status.PENDING:
             refund = _refund_settle(refund=refund, stripe_refund=stripe_refund, stripe_event_id=stripe_event_id)
             settled += refund.status != EscrowRefund.Status.PENDING
+        elif refund is not None and refund.status == EscrowRefund.Status.SUCCEEDED and stripe_refund.status == "failed":
+            _needs_attention(
+                refund.escrow,
+                f"Stripe now reports refund {stripe_refund.id} failed; Holdfast booked it as made",
+                amount=refund.amount,
+            )
+    for stripe_refund in stripe_refunds:
+        if not (stripe_refund.metadata or {}).get("escrow_refund_id"):
+            settled += _refund_adopt(charge_id=charge_id, stripe_refund=stripe_refund, stripe_event_id=stripe_event_id)
     return settled
 
 
 def _refund_adopt(*, charge_id: str, stripe_refund, stripe_event_id: str) -> bool:
-    """Record a succeeded refund Holdfast did not ask for. Whether it was taken in now."""
+    """Record a succeeded refund Holdfast did not ask for, in one transaction (found, reserved and
+    completed under the escrow's lock, so it is taken in once). Whether it was taken in now."""
     escrow = Escrow.objects.filter(charge_id=charge_id).first()
-    if (
-        escrow is None
-        or stripe_refund.status != "succeeded"
-        or EscrowRefund.objects.filter(stripe_refund_id=stripe_refund.id).exists()
-    ):
+    if escrow is None or stripe_refund.status != "succeeded":
         return False
     amount = stripe_gateway.money_from_stripe(stripe_refund.amount, stripe_refund.currency)
     try:
-        refund = _refund_reserve(
-            escrow=escrow, amount=amount.amount, actor=None, reason=f"Refunded at Stripe ({stripe_refund.id})"
-        )
-    except ApplicationError as exc:
-        # Nothing left to take it from (already released, or more than is held), or another
-        # refund is in flight (the next event or escrow_refunds_settle tries again): Support sees it.
-        logger.error("Refund %s made at Stripe for escrow %s not taken in: %s", stripe_refund.id, escrow.pk, exc)
         with transaction.atomic():
-            locked = _lock(escrow.pk)
-            note = f"Refunded at Stripe outside Holdfast, not matched: {exc.message} ({stripe_refund.id})"
-            if not locked.events.filter(kind=EscrowEvent.Kind.NEEDS_ATTENTION, reason=note[:500]).exists():
-                _event(locked, EscrowEvent.Kind.NEEDS_ATTENTION, amount=amount.amount, reason=note)
+            _lock(escrow.pk)
+            if EscrowRefund.objects.filter(stripe_refund_id=stripe_refund.id).exists():
+                return False
+            refund = _refund_reserve(
+                escrow=escrow,
+                amount=amount.amount,
+                actor=None,
+                reason=f"Refunded at Stripe ({stripe_refund.id})",
+                stripe_refund_id=stripe_refund.id,
+            )
+            _refund_complete(refund=refund, stripe_refund_id=stripe_refund.id, stripe_event_id=stripe_event_id)
+    except ApplicationError as exc:
+        if getattr(exc, "code", "") == "refund_in_progress":
+            return False  # taken in once ours settles: the settle job and the next event try again
+        logger.error("Refund %s made at Stripe for escrow %s not taken in: %s", stripe_refund.id, escrow.pk, exc)
+        _needs_attention(
+            escrow,
+            f"Refunded at Stripe outside Holdfast, not matched: {exc.message} ({stripe_refund.id})",
+            amount.amount,
+        )
         return False
-    _refund_complete(refund=refund, stripe_refund_id=stripe_refund.id, stripe_event_id=stripe_event_id)
     return True
+
+
+def _needs_attention(escrow: Escrow, note: str, amount: Decimal | None = None) -> None:
+    """Put something only a person can sort out on the escrow's timeline, once."""
+    with transaction.atomic():
+        locked = _lock(escrow.pk)
+        if not locked.events.filter(kind=EscrowEvent.Kind.NEEDS_ATTENTION, reason=note[:500]).exists():
+            _event(locked, EscrowEvent.Kind.NEEDS_ATTENTION, amount=amount, reason=note)
 
 
 def escrow_refunds_settle(*, older_than: timedelta = timedelta(minutes=2)) -> int:
     """Settle refunds still pending a while after they were asked for (Stripe did not answer, or
-    answered "pending"): ask Stripe what became of each; one that never reached Stripe is asked
-    for again with the same Idempotency-Key. Run by beat. Returns how many were settled."""
-    settled = 0
+    answered "pending"). For each charge concerned, Stripe's refunds are read back and settled
+    (and any made outside Holdfast taken in); a refund of ours Stripe never received is asked for
+    again with the same Idempotency-Key, and the charge read back once more. Run by beat.
+    Returns how many refunds were settled or taken in."""
     pending = EscrowRefund.objects.filter(
         status=EscrowRefund.Status.PENDING, created_at__lte=timezone.now() - older_than
     ).select_related("escrow")
-    for refund in pending:
+    settled = 0
+    for charge_id in sorted({r.escrow.charge_id for r in pending if r.escrow.charge_id}):
         try:
-            made = [
-                r
-                for r in stripe_gateway.refunds_for_charge(refund.escrow.charge_id)
-                if (r.metadata or {}).get("escrow_refund_id") == str(refund.pk)
-            ]
-            refund = _refund_settle(refund=refund, stripe_refund=made[0]) if made else _refund_execute(refund)
+            settled += refunds_settle_from_stripe(charge_id=charge_id)
+            for refund in EscrowRefund.objects.filter(
+                escrow__charge_id=charge_id, status=EscrowRefund.Status.PENDING, stripe_refund_id=""
+            ).select_related("escrow"):
+                try:
+                    settled += _refund_execute(refund).status != EscrowRefund.Status.PENDING  # same key
+                except ApplicationError as exc:
+                    logger.warning("Refund %s: %s", refund.pk, exc)
+                    refund.refresh_from_db()
+                    settled += refund.status != EscrowRefund.Status.PENDING
+            settled += refunds_settle_from_stripe(charge_id=charge_id)
         except ApplicationError as exc:
-            logger.warning("Refund %s: %s", refund.pk, exc)
-            refund.refresh_from_db()  # refused outright (now failed), or still no answer (pending)
-        settled += refund.status != EscrowRefund.Status.PENDING
+            logger.warning("Refunds of charge %s not settled yet: %s", charge_id, exc)
     return settled
 
 
@@ -1017,14 +1076,15 @@ def escrow_cancel(*, escrow: Escrow, actor: User | None, reason: str, unpaid_onl
     if escrow.payment_intent_id:
         pi = stripe_gateway.payment_intent_retrieve(escrow.payment_intent_id)
         if pi.status == "succeeded":
-            escrow_fund_from_stripe(payment_intent_id=pi.id)
-            raise EscrowError(
-                "The payment has just gone through, so the escrow is funded. Cancel again to get a full refund.",
-                code="escrow_just_funded",
-            )
-        if pi.status not in ("canceled",):
+            funded = escrow_fund_from_stripe(payment_intent_id=pi.id)
+            if funded is not None and funded.status == Escrow.Status.FUNDED:
+                raise EscrowError(
+                    "The payment has just gone through, so the escrow is funded. Cancel again to get a full refund.",
+                    code="escrow_just_funded",
+                )
+        elif pi.status != "canceled":
             stripe_gateway.payment_intent_cancel(
-                pi.id, key=stripe_gateway.idempotency_key("escrow", escrow.pk, "cancel")
+                pi.id, key=stripe_gateway.idempotency_key("escrow", escrow.pk, "cancel", pi.id)
             )
     with transaction.atomic():
         escrow = _lock(escrow.pk)
@@ -1067,11 +1127,14 @@ def escrows_expire_unfunded(*, now: datetime | None = None) -> int:
 def escrows_payment_reconcile(*, quiet_for: timedelta = timedelta(minutes=10)) -> int:
     """Fund escrows whose payment succeeded but whose webhook never came (lost, or an endpoint
     that was down past Stripe's retries): every escrow still awaiting payment with a checkout
-    opened, quiet for ``quiet_for``, is checked against its PaymentIntent. Run by beat; the
-    expiry sweeper does the same check before it cancels. Returns how many it funded."""
+    opened in the last two days and quiet for ``quiet_for`` is checked against its
+    PaymentIntent. Run by beat; the expiry sweeper does the same check before it cancels. Returns how many it funded."""
     funded = 0
+    now = timezone.now()
     waiting = Escrow.objects.filter(
-        status=Escrow.Status.AWAITING_PAYMENT, updated_at__lte=timezone.now() - quiet_for
+        status=Escrow.Status.AWAITING_PAYMENT,
+        updated_at__lte=now - quiet_for,
+        updated_at__gte=now - timedelta(days=2),  # older ones: the expiry sweeper checks them
     ).exclude(payment_intent_id="")
     for escrow in waiting:
         try:
@@ -1109,7 +1172,9 @@ def escrow_payment_failure_from_stripe(*, payment_intent_id: str, stripe_event_i
     """``payment_intent.payment_failed``: re-read the PaymentIntent and record why it failed."""
     pi = stripe_gateway.payment_intent_retrieve(payment_intent_id)
     escrow_id = (pi.metadata or {}).get("escrow_id")
-    escrow = Escrow.objects.filter(pk=escrow_id).first() if escrow_id and stripe_gateway.ours(pi) else None
+    escrow = Escrow.objects.filter(pk=escrow_id).first() if escrow_id and str(escrow_id).isdigit() else None
+    if escrow is not None and not (stripe_gateway.ours(pi) or escrow.payment_intent_id == pi.id):
+        escrow = None  # another installation's on the same Stripe account
     if escrow is None or pi.status == "succeeded" or not pi.last_payment_error:
         return escrow
     error = pi.last_payment_error

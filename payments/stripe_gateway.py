@@ -295,7 +295,7 @@ def refund_create(
 
 
 def refunds_for_charge(charge_id: str) -> list[StripeObject]:
-    return list(_call(stripe.Refund.list, charge=charge_id, limit=100, **_opts()).data)
+    return list(_call(stripe.Refund.list, charge=charge_id, limit=100, **_opts()).auto_paging_iter())
 
 
 # --- Moving money to taskers ----------------------------------------------------------------

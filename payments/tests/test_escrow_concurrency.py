@@ -202,3 +202,22 @@ def test_a_cancel_that_waited_for_the_delivery_is_refused(stripe_emulator):
     assert not escrow.refunds.exists()
     assert stripe_gateway.charge_retrieve(escrow.charge_id).amount_refunded == 0
     assert ledger_invariant_violations() == []
+
+
+def test_a_dashboard_refund_reported_by_two_events_at_once_is_taken_in_once(stripe_emulator, monkeypatch):
+    from moneyed import Money
+
+    escrow = escrow_funded(amount="100.00")
+    stripe_gateway.refund_create(
+        payment_intent_id=escrow.payment_intent_id, amount=Money(Decimal("30.00"), "USD"), key="dashboard"
+    )
+    outcomes = _race(
+        lambda: services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_refunded"),
+        lambda: services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_updated"),
+    )
+
+    assert sorted(outcomes) == [0, 1]
+    escrow.refresh_from_db()
+    assert escrow.refunded_amount == Decimal("30.00") and escrow.refunds.count() == 1
+    assert stripe_gateway.charge_retrieve(escrow.charge_id).amount_refunded == 3000
+    assert ledger_invariant_violations() == []

@@ -383,3 +383,108 @@ def test_a_dashboard_refund_after_the_release_is_flagged_not_booked():
     assert escrow.status == Escrow.Status.RELEASED and not escrow.refunds.exists()
     flagged = escrow.events.get(kind=EscrowEvent.Kind.NEEDS_ATTENTION)
     assert "Refunded at Stripe outside Holdfast" in flagged.reason and flagged.amount == Decimal("105.00")
+
+
+def test_a_dashboard_refund_made_while_ours_went_unanswered_is_taken_in_once_ours_fails(monkeypatch):
+    escrow = escrow_delivered(amount="100.00")  # client total 105.00
+    real = _answer_lost(monkeypatch, after_stripe_acts=False)
+    with pytest.raises(ApplicationError):
+        services.escrow_refund(escrow=escrow, amount=None, actor=None, reason="Full refund")
+    monkeypatch.setattr(stripe_gateway, "refund_create", real)
+    _refund_in_the_dashboard(escrow, "30.00")
+    services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1")
+
+    # Asked again, Stripe refuses the full 105.00 (only 75.00 is left); the 30.00 is then taken in.
+    services.escrow_refunds_settle(older_than=timedelta(0))
+
+    escrow.refresh_from_db()
+    assert sorted(escrow.refunds.values_list("status", "amount")) == [
+        (EscrowRefund.Status.FAILED, Decimal("105.00")),
+        (EscrowRefund.Status.SUCCEEDED, Decimal("30.00")),
+    ]
+    assert escrow.refunded_amount == Decimal("30.00") and _refunded_at_stripe(escrow) == 3000
+    assert _held(escrow) == Decimal("75.00")
+    services.escrow_approve(escrow=escrow, actor=escrow.client)
+    escrow.refresh_from_db()
+    assert escrow.released_to_tasker < Decimal("80.00")  # paid on what is left, not on the 30.00
+
+
+def test_our_pending_refund_is_settled_before_a_dashboard_refund_listed_ahead_of_it(monkeypatch):
+    escrow = escrow_delivered(amount="100.00")
+    real = stripe_gateway.refund_create
+
+    def answered_pending(**kwargs):
+        stripe_refund = real(**kwargs)
+        stripe_refund["status"] = "pending"
+        return stripe_refund
+
+    monkeypatch.setattr(stripe_gateway, "refund_create", answered_pending)
+    services.escrow_refund(escrow=escrow, amount=Decimal("20.00"), actor=None, reason="Part")
+    monkeypatch.setattr(stripe_gateway, "refund_create", real)
+    _refund_in_the_dashboard(escrow, "30.00")  # Stripe lists it first: the newest
+
+    assert services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1") == 2
+
+    escrow.refresh_from_db()
+    assert escrow.refunded_amount == Decimal("50.00") and _refunded_at_stripe(escrow) == 5000
+    assert not escrow.events.filter(kind=EscrowEvent.Kind.NEEDS_ATTENTION).exists()
+
+
+def test_an_adoption_cut_short_leaves_nothing_half_done(monkeypatch):
+    escrow = escrow_funded(amount="100.00")
+    _refund_in_the_dashboard(escrow, "30.00")
+    complete = services._refund_complete
+
+    def worker_killed(**kwargs):
+        raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(services, "_refund_complete", worker_killed)
+    with pytest.raises(RuntimeError):
+        services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1")
+    assert not escrow.refunds.exists()  # no pending row the settle job could ask Stripe for again
+    monkeypatch.setattr(services, "_refund_complete", complete)
+
+    services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1")  # redelivered
+    services.escrow_refunds_settle(older_than=timedelta(0))
+
+    escrow.refresh_from_db()
+    assert escrow.refunded_amount == Decimal("30.00") and _refunded_at_stripe(escrow) == 3000
+
+
+def test_another_installations_refund_does_not_settle_ours():
+    escrow = escrow_funded(amount="100.00")
+    ours = services._refund_reserve(escrow=escrow, amount=Decimal("40.00"), actor=None, reason="Part")
+    theirs = _pay_separately(escrow_awaiting_payment(), "10.00", namespace="holdfast-staging")
+    stripe_gateway.refund_create(
+        payment_intent_id=theirs,
+        amount=Money(Decimal("10.00"), "USD"),
+        key="staging-refund",
+        metadata={"escrow_refund_id": str(ours.pk)},  # their refund row has our row's number
+    )
+    their_charge = stripe_gateway.payment_intent_retrieve(theirs).latest_charge
+
+    services.refunds_settle_from_stripe(charge_id=their_charge, stripe_event_id="evt_staging")
+
+    ours.refresh_from_db()
+    assert ours.status == EscrowRefund.Status.PENDING
+    services._refund_execute(ours)  # so the ledger check at the end sees it through
+    assert _refunded_at_stripe(escrow) == 4000
+
+
+def test_an_untagged_payment_intent_the_escrow_names_is_still_ours():
+    """PaymentIntents made before they carried STRIPE_NAMESPACE: the escrow's own one funds it."""
+    escrow = escrow_awaiting_payment(amount="100.00")
+    pi = stripe_gateway.payment_intent_create(
+        amount=escrow.money("client_total"),
+        key=f"untagged-{escrow.pk}",
+        transfer_group=f"escrow-{escrow.pk}",
+        metadata={"escrow_id": str(escrow.pk), "task_id": str(escrow.task_id)},
+    )
+    Escrow.objects.filter(pk=escrow.pk).update(payment_intent_id=pi.id)
+    services.escrow_payment_confirm(
+        escrow=escrow, actor=escrow.client, payment_method="pm_card_visa", return_url="http://testserver/"
+    )
+
+    funded = services.escrow_fund_from_stripe(payment_intent_id=pi.id, stripe_event_id="evt_1")
+
+    assert funded.status == Escrow.Status.FUNDED and _held(funded) == Decimal("105.00")
