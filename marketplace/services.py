@@ -18,6 +18,7 @@ from accounts.models import Profile, User
 from core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from core.money import money, parse_amount, validate_currency
 from marketplace.models import Offer, Task, TaskEvent
+from payments.models import EscrowRefund
 from payments.services import (
     escrow_amount_check,
     escrow_approve,
@@ -253,7 +254,9 @@ def task_cancel(*, task: Task, actor: User, reason: str = "") -> Task:
         escrow = escrow_for_task(task)
         if escrow is not None:
             # Stripe is called here, outside any lock; the escrow services lock what they change.
-            escrow_cancel(escrow=escrow, actor=actor, reason=reason or "Cancelled by the client")
+            escrow = escrow_cancel(escrow=escrow, actor=actor, reason=reason or "Cancelled by the client")
+            if escrow.refunds.filter(status=EscrowRefund.Status.PENDING).exists():
+                return Task.objects.get(pk=task.pk)  # Stripe has not confirmed the refund: its answer cancels the task
     return _task_cancel_locked(task=task, actor=actor, reason=reason)
 
 

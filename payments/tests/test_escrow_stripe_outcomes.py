@@ -112,6 +112,27 @@ def test_a_refund_stripe_reports_pending_is_settled_by_its_webhook(monkeypatch):
     assert escrow.events.filter(kind=EscrowEvent.Kind.PARTIALLY_REFUNDED).count() == 1
 
 
+def test_a_client_cancelling_while_stripe_has_the_refund_pending_gets_no_error(monkeypatch):
+    from marketplace import services as market
+
+    escrow = escrow_funded(amount="100.00")
+    real = stripe_gateway.refund_create
+
+    def answered_pending(**kwargs):
+        stripe_refund = real(**kwargs)
+        stripe_refund["status"] = "pending"
+        return stripe_refund
+
+    monkeypatch.setattr(stripe_gateway, "refund_create", answered_pending)
+    task = market.task_cancel(task=escrow.task, actor=escrow.client, reason="Plans changed")
+    assert task.status == Task.Status.IN_PROGRESS  # until Stripe confirms
+
+    services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1")
+    task.refresh_from_db()
+    escrow.refresh_from_db()
+    assert task.status == Task.Status.CANCELLED and escrow.status == Escrow.Status.REFUNDED
+
+
 def test_one_refund_at_a_time_and_a_failed_one_is_never_completed_later():
     escrow = escrow_funded(amount="100.00")
     first = services._refund_reserve(escrow=escrow, amount=Decimal("50.00"), actor=None, reason="First")
