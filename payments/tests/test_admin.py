@@ -55,6 +55,28 @@ def test_console_lists_filters_and_searches(client):
     assert client.get(reverse("admin:payments_escrow_add")).status_code == 403
 
 
+def test_escrows_needing_attention_are_one_click_away(client):
+    from moneyed import Money
+
+    from payments import services, stripe_gateway
+
+    released = fund(accepted_escrow())
+    services.escrow_release(escrow=released, actor=None, reason="Approved")
+    fine = fund(accepted_escrow())
+    stripe_gateway.refund_create(  # refunded in the Stripe Dashboard after the tasker was paid
+        payment_intent_id=released.payment_intent_id, amount=Money(Decimal("10.00"), "USD"), key="dashboard"
+    )
+    services.refunds_settle_from_stripe(charge_id=released.charge_id)
+    client.force_login(_staff(SUPPORT))
+
+    listed = client.get(reverse(CHANGELIST), {"attention": "yes"})
+
+    assert [e.pk for e in listed.context["cl"].result_list] == [released.pk]
+    assert fine.pk not in {e.pk for e in listed.context["cl"].result_list}
+    detail = client.get(reverse("admin:payments_escrow_change", args=[released.pk])).content.decode()
+    assert "Refunded at Stripe outside Holdfast" in detail
+
+
 def test_release_due_filter(client):
     task = delivered_task()
     escrow = Escrow.objects.get(task=task)
