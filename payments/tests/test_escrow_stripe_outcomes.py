@@ -57,6 +57,19 @@ def _answer_lost(monkeypatch, *, after_stripe_acts: bool):
     return real
 
 
+def _answered_pending(monkeypatch):
+    """Stripe makes the refund but answers "pending", as it does for refunds that settle later."""
+    real = stripe_gateway.refund_create
+
+    def answered_pending(**kwargs):
+        stripe_refund = real(**kwargs)
+        stripe_refund["status"] = "pending"
+        return stripe_refund
+
+    monkeypatch.setattr(stripe_gateway, "refund_create", answered_pending)
+    return real
+
+
 # --- Refunds without an answer -------------------------------------------------------------------
 
 
@@ -89,14 +102,7 @@ def test_a_refund_stripe_did_not_answer_holds_the_money_until_settled(monkeypatc
 
 def test_a_refund_stripe_reports_pending_is_settled_by_its_webhook(monkeypatch):
     escrow = escrow_funded(amount="100.00")
-    real = stripe_gateway.refund_create
-
-    def answered_pending(**kwargs):
-        stripe_refund = real(**kwargs)
-        stripe_refund["status"] = "pending"  # as Stripe answers for refunds that settle later
-        return stripe_refund
-
-    monkeypatch.setattr(stripe_gateway, "refund_create", answered_pending)
+    _answered_pending(monkeypatch)
     refund = services.escrow_refund(escrow=escrow, amount=Decimal("40.00"), actor=None, reason="Partly done")
 
     assert refund.status == EscrowRefund.Status.PENDING and refund.stripe_refund_id
@@ -116,14 +122,7 @@ def test_a_client_cancelling_while_stripe_has_the_refund_pending_gets_no_error(m
     from marketplace import services as market
 
     escrow = escrow_funded(amount="100.00")
-    real = stripe_gateway.refund_create
-
-    def answered_pending(**kwargs):
-        stripe_refund = real(**kwargs)
-        stripe_refund["status"] = "pending"
-        return stripe_refund
-
-    monkeypatch.setattr(stripe_gateway, "refund_create", answered_pending)
+    _answered_pending(monkeypatch)
     task = market.task_cancel(task=escrow.task, actor=escrow.client, reason="Plans changed")
     assert task.status == Task.Status.IN_PROGRESS  # until Stripe confirms
 
@@ -432,14 +431,7 @@ def test_a_dashboard_refund_made_while_ours_went_unanswered_is_taken_in_once_our
 
 def test_our_pending_refund_is_settled_before_a_dashboard_refund_listed_ahead_of_it(monkeypatch):
     escrow = escrow_delivered(amount="100.00")
-    real = stripe_gateway.refund_create
-
-    def answered_pending(**kwargs):
-        stripe_refund = real(**kwargs)
-        stripe_refund["status"] = "pending"
-        return stripe_refund
-
-    monkeypatch.setattr(stripe_gateway, "refund_create", answered_pending)
+    real = _answered_pending(monkeypatch)
     services.escrow_refund(escrow=escrow, amount=Decimal("20.00"), actor=None, reason="Part")
     monkeypatch.setattr(stripe_gateway, "refund_create", real)
     _refund_in_the_dashboard(escrow, "30.00")  # Stripe lists it first: the newest
