@@ -125,7 +125,7 @@ class Escrow(models.Model):
     release_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
-    charge_id = models.CharField(max_length=255, blank=True)
+    charge_id = models.CharField(max_length=255, blank=True, db_index=True)  # refund webhooks look escrows up by it
     payment_attempts = models.PositiveIntegerField(default=0)
     last_payment_error = models.CharField(max_length=500, blank=True)
     last_payment_error_code = models.CharField(max_length=64, blank=True)

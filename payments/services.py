@@ -998,7 +998,7 @@ def _refund_adopt(*, charge_id: str, stripe_refund, stripe_event_id: str) -> boo
             )
             _refund_complete(refund=refund, stripe_refund_id=stripe_refund.id, stripe_event_id=stripe_event_id)
     except ApplicationError as exc:
-        if getattr(exc, "code", "") == "refund_in_progress":
+        if exc.code == "refund_in_progress":
             return False  # taken in once ours settles: the settle job and the next event try again
         logger.error("Refund %s made at Stripe for escrow %s not taken in: %s", stripe_refund.id, escrow.pk, exc)
         _needs_attention(
@@ -1031,16 +1031,18 @@ def escrow_refunds_settle(*, older_than: timedelta = timedelta(minutes=2)) -> in
     for charge_id in sorted({r.escrow.charge_id for r in pending if r.escrow.charge_id}):
         try:
             settled += refunds_settle_from_stripe(charge_id=charge_id)
-            for refund in EscrowRefund.objects.filter(
+            never_made = EscrowRefund.objects.filter(
                 escrow__charge_id=charge_id, status=EscrowRefund.Status.PENDING, stripe_refund_id=""
-            ).select_related("escrow"):
+            ).select_related("escrow")
+            for refund in never_made:
                 try:
                     settled += _refund_execute(refund).status != EscrowRefund.Status.PENDING  # same key
                 except ApplicationError as exc:
                     logger.warning("Refund %s: %s", refund.pk, exc)
                     refund.refresh_from_db()
                     settled += refund.status != EscrowRefund.Status.PENDING
-            settled += refunds_settle_from_stripe(charge_id=charge_id)
+            if never_made:  # asked again: read the charge back, to take in what waited on them
+                settled += refunds_settle_from_stripe(charge_id=charge_id)
         except ApplicationError as exc:
             logger.warning("Refunds of charge %s not settled yet: %s", charge_id, exc)
     return settled
