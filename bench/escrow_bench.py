@@ -8,7 +8,7 @@ Uses its own database, ``holdfast_bench_escrow``, on the embedded PostgreSQL (or
 if set to a database that may be written to) and its own embedded Redis (``bench-redis``, or
 ``REDIS_URL``). It prints figures; it asserts nothing.
 
-1. Throughput of ``payments.services.escrow_release`` (lock the escrow, check it, one ledger
+1. Throughput of ``payments.escrow.escrow_release`` (lock the escrow, check it, one ledger
    entry of three postings: escrow -held, tasker wallet +net, platform fee revenue +fees; the
    escrow update and its event; the task to completed and its event) at 1, 2 and 8 concurrent
    workers, each a process with its own connection releasing its own escrows, over a fixed
@@ -68,9 +68,10 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from payments import services as payments  # noqa: E402
+from payments import escrow as payments  # noqa: E402
 from payments.fees import fee_breakdown  # noqa: E402
 from payments.models import Escrow  # noqa: E402
+from payments.services import fee_policy_active  # noqa: E402
 from wallets import selectors  # noqa: E402
 from wallets import services as ledger  # noqa: E402
 from wallets.models import LedgerAccount  # noqa: E402
@@ -94,7 +95,7 @@ class Fixture:
     """Ids every path needs and would otherwise look up on each release."""
 
     def __init__(self) -> None:
-        policy = payments.fee_policy_active(currency="USD")
+        policy = fee_policy_active(currency="USD")
         self.policy_id = policy.pk
         self.escrow_type = ContentType.objects.get_for_model(Escrow).pk
         self.processor = ledger.platform_account(kind=LedgerAccount.Kind.PROCESSOR_BALANCE, currency="USD").pk
@@ -148,19 +149,18 @@ CREATE_SQL = [
     """
     INSERT INTO payments_escrow (id, status, currency, amount, client_fee, commission, tasker_net, client_total,
                                  refunded_amount, released_to_tasker, review_window, release_due_at,
-                                 payment_intent_id, charge_id, payment_attempts, last_payment_error,
-                                 last_payment_error_code, created_at, updated_at, funded_at,
+                                 payment_attempts, created_at, updated_at, funded_at,
                                  client_id, offer_id, task_id, tasker_id, fee_policy_id)
     SELECT escrow_id, 'funded', 'USD', amount, client_fee, commission, tasker_net, client_total, 0, 0,
            %(review_window)s, %(due)s::timestamptz + n * interval '1 millisecond',
-           'pi_bench_' || escrow_id, 'ch_bench_' || escrow_id, 1, '', '', now(), now(), now(),
+           1, now(), now(), now(),
            client_id, offer_id, task_id, tasker_id, %(policy)s
       FROM bench_new
     """,
     """
     INSERT INTO payments_escrowevent (escrow_id, kind, actor_id, from_status, to_status, amount, reason,
-                                      stripe_event_id, created_at)
-    SELECT escrow_id, 'funded', NULL, 'awaiting_payment', 'funded', client_total, '', '', now() FROM bench_new
+                                      created_at)
+    SELECT escrow_id, 'funded', NULL, 'awaiting_payment', 'funded', client_total, '', now() FROM bench_new
     """,
     # Taskers who have been paid before: their wallet exists, as it does in steady state.
     """
@@ -270,7 +270,7 @@ ESCROW_UPDATE = (
 )
 ESCROW_EVENT = (
     "INSERT INTO payments_escrowevent (escrow_id, kind, actor_id, from_status, to_status, amount, reason, "
-    "stripe_event_id, created_at) VALUES (%s, 'released', NULL, %s, 'released', %s, %s, '', now())"
+    "created_at) VALUES (%s, 'released', NULL, %s, 'released', %s, %s, now())"
 )
 TASK_LOCK = "SELECT status FROM marketplace_task WHERE id = %s FOR UPDATE"
 TASK_UPDATE = "UPDATE marketplace_task SET status = 'completed', completed_at = now(), updated_at = now() WHERE id = %s"

@@ -10,5 +10,5 @@ app = Celery("holdfast")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Money tasks are declared with ``acks_late=True`` (see ``core.tasks.money_task``) so a worker that
+# Money tasks are declared with ``acks_late=True`` (``processors.tasks.MONEY_TASK``) so a worker that
 # dies mid-task leaves the message to be redelivered; every such task is idempotent.

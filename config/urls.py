@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from payments.webhooks import StripeWebhookView
+from processors.stripe.webhooks import StripeWebhookView
 
 api_v1 = [
     path("", include("accounts.api.urls")),

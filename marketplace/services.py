@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -18,17 +18,17 @@ from accounts.models import Profile, User
 from core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from core.money import money, parse_amount, validate_currency
 from marketplace.models import Offer, Task, TaskEvent
-from payments.models import EscrowRefund
-from payments.services import (
+from payments.escrow import (
     escrow_amount_check,
     escrow_approve,
     escrow_cancel,
-    escrow_changes_requested_record,
     escrow_create,
-    escrow_delivery_record,
-    escrow_for_task,
-    escrow_lock_for_task,
+    escrows_changes_requested_record,
+    escrows_delivery_record,
+    escrows_for_task,
+    escrows_lock_for_task,
 )
+from payments.models import Escrow, EscrowRefund
 
 TITLE_MAX_LENGTH = Task._meta.get_field("title").max_length
 DESCRIPTION_MAX_LENGTH = 5000
@@ -93,6 +93,13 @@ def _require_task_client(*, task: Task, actor: User) -> None:
 def _require_assigned_tasker(*, task: Task, actor: User) -> None:
     if task.assigned_tasker_id != actor.pk:
         raise PermissionDenied("Only the tasker assigned to this task can do that.", code="not_assigned_tasker")
+
+
+def _lock_task_and_escrows(task_id: int) -> Task:
+    """Lock the task's escrows, then the task: the one lock order (escrows, then task) that the
+    escrow services and their subscribers follow too, so the two can never deadlock."""
+    escrows_lock_for_task(task_id=task_id)
+    return _lock_task(task_id)
 
 
 def _lock_task(task_id: int) -> Task:
@@ -251,12 +258,13 @@ def task_cancel(*, task: Task, actor: User, reason: str = "") -> Task:
         return task
     reason = _clean_text(reason, field="reason", max_length=REASON_MAX_LENGTH, required=False, label="reason")
     if task.status in (Task.Status.ASSIGNED, Task.Status.IN_PROGRESS, Task.Status.DELIVERED):
-        escrow = escrow_for_task(task)
-        if escrow is not None:
-            # Stripe is called here, outside any lock; the escrow services lock what they change.
+        refund_pending = False
+        for escrow in escrows_for_task(task_id=task.pk):
+            # The processor is called here, outside any lock; the escrow services lock what they change.
             escrow = escrow_cancel(escrow=escrow, actor=actor, reason=reason or "Cancelled by the client")
-            if escrow.refunds.filter(status=EscrowRefund.Status.PENDING).exists():
-                return Task.objects.get(pk=task.pk)  # Stripe has not confirmed the refund: its answer cancels the task
+            refund_pending |= escrow.refunds.filter(status=EscrowRefund.Status.PENDING).exists()
+        if refund_pending:
+            return Task.objects.get(pk=task.pk)  # the refund is not confirmed: its confirmation cancels the task
     return _task_cancel_locked(task=task, actor=actor, reason=reason)
 
 
@@ -277,116 +285,6 @@ def _task_cancel_locked(*, task: Task, actor: User, reason: str) -> Task:
     return task
 
 
-# --- transitions driven by the escrow ---------------------------------------------------------
-# Called by payments.services with the escrow row already locked (lock order: escrow, then task).
-# No savepoint of their own: an error aborts the caller's transaction, which is what it wants.
-
-
-# One statement instead of lock, check, update and event insert: the review-window sweeper
-# completes thousands of tasks in a row (see escrow_release and bench/escrow_bench.py).
-FOLLOW_SQL = """
-WITH current AS (
-    SELECT id, status FROM marketplace_task WHERE id = %(task)s FOR UPDATE
-), moved AS (
-    UPDATE marketplace_task AS task
-       SET status = %(to)s, {timestamp} = %(now)s, updated_at = %(now)s
-      FROM current
-     WHERE task.id = current.id AND current.status = ANY(%(allowed_from)s)
- RETURNING task.id, current.status AS from_status
-)
-INSERT INTO marketplace_taskevent (task_id, offer_id, actor_id, from_status, to_status, reason, created_at)
-SELECT id, NULL, NULL, from_status, %(to)s, %(reason)s, %(now)s FROM moved
-"""
-FOLLOW_TIMESTAMPS = {"started_at", "completed_at", "cancelled_at"}
-
-
-def _task_follow_escrow(
-    *, task_id: int, to: str, allowed_from: tuple[str, ...], timestamp_field: str, reason: str
-) -> bool:
-    """Move the task to ``to`` if it is in one of ``allowed_from``, with its event; whether it moved.
-
-    A task already there, or in a state the escrow event does not move (a late, stale event), is
-    left as it is.
-    """
-    if timestamp_field not in FOLLOW_TIMESTAMPS:
-        raise ValueError(f"{timestamp_field} is not a task timestamp")
-    sql = FOLLOW_SQL.format(timestamp=connection.ops.quote_name(timestamp_field))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            {"task": task_id, "to": to, "allowed_from": list(allowed_from), "now": timezone.now(), "reason": reason},
-        )
-        return cursor.rowcount == 1
-
-
-@transaction.atomic(savepoint=False)
-def task_funded(*, task_id: int) -> bool:
-    """The client's payment is held in escrow: assigned → in progress. Idempotent."""
-    return _task_follow_escrow(
-        task_id=task_id,
-        to=Task.Status.IN_PROGRESS,
-        allowed_from=(Task.Status.ASSIGNED,),
-        timestamp_field="started_at",
-        reason="Payment held in escrow",
-    )
-
-
-@transaction.atomic(savepoint=False)
-def task_released(*, task_id: int) -> bool:
-    """The escrow was released to the tasker: the task is completed. Idempotent."""
-    return _task_follow_escrow(
-        task_id=task_id,
-        to=Task.Status.COMPLETED,
-        allowed_from=(Task.Status.IN_PROGRESS, Task.Status.DELIVERED),
-        timestamp_field="completed_at",
-        reason="Payment released to the tasker",
-    )
-
-
-@transaction.atomic(savepoint=False)
-def task_refunded(*, task_id: int) -> bool:
-    """The client was refunded in full: the task is cancelled. Idempotent."""
-    return _task_follow_escrow(
-        task_id=task_id,
-        to=Task.Status.CANCELLED,
-        allowed_from=(Task.Status.ASSIGNED, Task.Status.IN_PROGRESS, Task.Status.DELIVERED),
-        timestamp_field="cancelled_at",
-        reason="Payment refunded to the client",
-    )
-
-
-@transaction.atomic(savepoint=False)
-def task_payment_expired(*, task_id: int) -> Task:
-    """The accepted offer was never paid for: the task reopens for offers. Idempotent."""
-    task = _lock_task(task_id)
-    if task.status != Task.Status.ASSIGNED:
-        return task
-    offer = task.accepted_offer
-    if offer is not None:
-        now = timezone.now()
-        Offer.objects.filter(pk=offer.pk).update(status=Offer.Status.REJECTED, rejected_at=now, updated_at=now)
-        _event_record(
-            task=task,
-            offer=offer,
-            actor=None,
-            from_status=Offer.Status.ACCEPTED,
-            to_status=Offer.Status.REJECTED,
-            reason="The payment was not made in time",
-        )
-    task.accepted_offer = None
-    task.status = Task.Status.OPEN
-    task.assigned_at = None
-    task.save(update_fields=["status", "accepted_offer", "assigned_at", "updated_at"])
-    _event_record(
-        task=task,
-        actor=None,
-        from_status=Task.Status.ASSIGNED,
-        to_status=Task.Status.OPEN,
-        reason="Payment not made in time: open for offers again",
-    )
-    return task
-
-
 @transaction.atomic
 def task_mark_delivered(*, task: Task, actor: User, note: str = "") -> Task:
     """The assigned tasker says the work is done: in progress → delivered.
@@ -394,8 +292,7 @@ def task_mark_delivered(*, task: Task, actor: User, note: str = "") -> Task:
     Only the assigned tasker may call it. Calling it again while delivered returns the task unchanged.
     The escrow's review window starts: with no objection it releases itself when the window ends.
     """
-    escrow_lock_for_task(task=task)  # lock order: escrow, then task (as the escrow services do)
-    task = _lock_task(task.pk)
+    task = _lock_task_and_escrows(task.pk)
     _require_assigned_tasker(task=task, actor=actor)
     if task.status == Task.Status.DELIVERED:
         return task
@@ -408,7 +305,7 @@ def task_mark_delivered(*, task: Task, actor: User, note: str = "") -> Task:
         timestamp_field="delivered_at",
         reason=note,
     )
-    escrow_delivery_record(task=task, actor=actor)
+    escrows_delivery_record(task_id=task.pk, actor=actor)
     return task
 
 
@@ -419,8 +316,7 @@ def task_request_changes(*, task: Task, actor: User, reason: str) -> Task:
     Only the client may call it. A repeat while the task is already back in progress returns it
     unchanged (no second event).
     """
-    escrow_lock_for_task(task=task)  # lock order: escrow, then task
-    task = _lock_task(task.pk)
+    task = _lock_task_and_escrows(task.pk)
     _require_task_client(task=task, actor=actor)
     reason = _clean_text(reason, field="reason", max_length=REASON_MAX_LENGTH, required=True, label="reason")
     if task.status == Task.Status.IN_PROGRESS:
@@ -433,7 +329,7 @@ def task_request_changes(*, task: Task, actor: User, reason: str) -> Task:
         timestamp_field="started_at",
         reason=reason,
     )
-    escrow_changes_requested_record(task=task, actor=actor, reason=reason)
+    escrows_changes_requested_record(task_id=task.pk, actor=actor, reason=reason)
     return task
 
 
@@ -449,10 +345,11 @@ def task_complete(*, task: Task, actor: User) -> Task:
         return task
     if task.status != Task.Status.DELIVERED:
         raise InvalidTransition(task, to=Task.Status.COMPLETED)
-    escrow = escrow_for_task(task)
-    if escrow is None:
+    escrows = [e for e in escrows_for_task(task_id=task.pk) if e.status != Escrow.Status.RELEASED]
+    if not escrows:
         raise Conflict("This task has no payment held in escrow.", code="escrow_missing")
-    escrow_approve(escrow=escrow, actor=actor)
+    for escrow in escrows:
+        escrow_approve(escrow=escrow, actor=actor)
     task.refresh_from_db()
     return task
 
@@ -604,5 +501,7 @@ def offer_accept(*, offer: Offer, actor: User) -> Offer:
         to_status=Task.Status.ASSIGNED,
         reason=f"Offer of {offer.amount} accepted",
     )
-    escrow_create(offer=offer, actor=actor)
+    escrow_create(
+        task_id=task.pk, offer_id=offer.pk, client=task.client, tasker=offer.tasker, amount=offer.amount, actor=actor
+    )
     return offer

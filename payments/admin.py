@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.contrib.contenttypes.admin import GenericTabularInline
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -18,9 +19,11 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from core.errors import ApplicationError
+from payments import escrow as escrow_services
 from payments import selectors, services
 from payments.forms import ReasonForm, RefundForm
 from payments.models import Escrow, EscrowEvent, EscrowRefund, FeePolicy
+from processors.models import ProcessorTransaction
 
 MONEY_FIELDS = [
     "currency",
@@ -49,15 +52,34 @@ class ReadOnlyInline(admin.TabularInline):
 class EscrowEventInline(ReadOnlyInline):
     model = EscrowEvent
     verbose_name_plural = "timeline"
-    fields = ["created_at", "kind", "actor", "from_status", "to_status", "amount", "reason", "stripe_event_id"]
+    fields = ["created_at", "kind", "actor", "from_status", "to_status", "amount", "reason"]
     readonly_fields = fields
     ordering = ["created_at", "id"]
 
 
 class EscrowRefundInline(ReadOnlyInline):
     model = EscrowRefund
-    fields = ["created_at", "amount", "status", "reason", "actor", "stripe_refund_id", "failure_message"]
+    fields = ["created_at", "amount", "status", "reason", "actor", "processor_reference", "failure_message"]
     readonly_fields = fields
+
+
+class ProcessorTransactionInline(GenericTabularInline):
+    """What the payment processor did for this escrow: each attempt, decline, success, refund."""
+
+    model = ProcessorTransaction
+    ct_field = "subject_type"
+    ct_fk_field = "subject_id"
+    verbose_name_plural = "processor record"
+    fields = ["created_at", "processor", "kind", "reference", "charge_reference", "status", "amount", "failure_message"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class StaleFilter(admin.SimpleListFilter):
@@ -119,7 +141,7 @@ class EscrowAdmin(admin.ModelAdmin):
         "age",
     ]
     list_filter = ["status", "currency", StaleFilter, AttentionFilter, ReleaseDueFilter]
-    search_fields = ["task__title", "client__email", "tasker__email", "payment_intent_id"]
+    search_fields = ["task__title", "client__email", "tasker__email", "payment__reference", "payment__charge_reference"]
     date_hierarchy = "created_at"
     list_select_related = ["task", "client", "tasker"]
     readonly_fields = [
@@ -131,11 +153,8 @@ class EscrowAdmin(admin.ModelAdmin):
         *MONEY_FIELDS,
         "review_window",
         "release_due_at",
-        "payment_intent_id",
-        "charge_id",
+        "payment",
         "payment_attempts",
-        "last_payment_error",
-        "last_payment_error_code",
         "created_at",
         "updated_at",
         "funded_at",
@@ -144,7 +163,7 @@ class EscrowAdmin(admin.ModelAdmin):
         "cancelled_at",
         "stale_flagged_at",
     ]
-    inlines = [EscrowRefundInline, EscrowEventInline]
+    inlines = [EscrowRefundInline, EscrowEventInline, ProcessorTransactionInline]
     actions = ["refund_in_full", "refund_part", "force_release"]
 
     def has_add_permission(self, request):
@@ -220,7 +239,7 @@ class EscrowAdmin(admin.ModelAdmin):
             form_class=ReasonForm,
             action="refund_in_full",
             title="Refund in full",
-            run=lambda escrow, data: services.escrow_refund(
+            run=lambda escrow, data: escrow_services.escrow_refund(
                 escrow=escrow, amount=None, actor=request.user, reason=data["reason"]
             ),
             done="refunded in full.",
@@ -234,7 +253,7 @@ class EscrowAdmin(admin.ModelAdmin):
             form_class=RefundForm,
             action="refund_part",
             title="Refund part of the payment",
-            run=lambda escrow, data: services.escrow_refund(
+            run=lambda escrow, data: escrow_services.escrow_refund(
                 escrow=escrow, amount=data["amount"], actor=request.user, reason=data["reason"]
             ),
             done="refund made.",
@@ -248,7 +267,7 @@ class EscrowAdmin(admin.ModelAdmin):
             form_class=ReasonForm,
             action="force_release",
             title="Force release to the tasker",
-            run=lambda escrow, data: services.escrow_release(
+            run=lambda escrow, data: escrow_services.escrow_release(
                 escrow=escrow, actor=request.user, reason=f"Released by Support: {data['reason']}"
             ),
             done="released to the tasker.",

@@ -6,7 +6,8 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self) -> None:
-        from payments import handlers  # noqa: F401  (registers the Stripe webhook handlers)
+        # Registers the handlers of the processors' neutral events (payment succeeded, failed, refunds).
+        from payments.escrow import funding, refunds  # noqa: F401
         from payments.selectors import ESCROW_LEDGER_CHECK, ESCROW_LEDGER_CHECK_MESSAGE, ESCROW_LEDGER_CHECK_SQL
         from wallets.selectors import ledger_check_register
 

@@ -94,19 +94,10 @@ class EscrowStatus(models.TextChoices):
 class Escrow(models.Model):
     Status = EscrowStatus
 
-    # Which status may follow which. Every service checks its transition against this table.
-    TRANSITIONS: dict[str, frozenset[str]] = {
-        Status.AWAITING_PAYMENT: frozenset({Status.FUNDED, Status.CANCELLED}),
-        Status.FUNDED: frozenset({Status.RELEASED, Status.REFUNDED, Status.DISPUTED}),
-        Status.DISPUTED: frozenset({Status.RELEASED, Status.REFUNDED, Status.SPLIT}),
-        Status.RELEASED: frozenset(),
-        Status.REFUNDED: frozenset(),
-        Status.CANCELLED: frozenset(),
-        Status.SPLIT: frozenset(),
-    }
-
     task = models.ForeignKey("marketplace.Task", on_delete=models.PROTECT, related_name="escrows")
-    offer = models.OneToOneField("marketplace.Offer", on_delete=models.PROTECT, related_name="escrow")
+    # A task may have several escrows (milestones; a new offer after an unpaid one expired); an
+    # offer has at most one (escrow_create returns it on a second call).
+    offer = models.ForeignKey("marketplace.Offer", on_delete=models.PROTECT, related_name="escrows")
     client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="escrows_as_client")
     tasker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="escrows_as_tasker")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.AWAITING_PAYMENT, db_index=True)
@@ -124,11 +115,12 @@ class Escrow(models.Model):
     review_window = models.DurationField()
     release_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
-    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
-    charge_id = models.CharField(max_length=255, blank=True, db_index=True)  # refund webhooks look escrows up by it
+    # The processor's record of the payment: the attempt checkout made, then the success that
+    # funded the escrow (its charge reference is how refund events find the escrow).
+    payment = models.ForeignKey(
+        "processors.ProcessorTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     payment_attempts = models.PositiveIntegerField(default=0)
-    last_payment_error = models.CharField(max_length=500, blank=True)
-    last_payment_error_code = models.CharField(max_length=64, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -163,9 +155,6 @@ class Escrow(models.Model):
 
     def __str__(self) -> str:
         return f"Escrow #{self.pk} · {self.client_total} {self.currency} · {self.get_status_display()}"
-
-    def can_become(self, status: str) -> bool:
-        return status in self.TRANSITIONS[self.status]
 
     @property
     def held_amount(self) -> Decimal:
@@ -208,6 +197,8 @@ class EscrowEvent(models.Model):
         STRIPE_CONFIRMED = "stripe_confirmed", "Confirmed by Stripe"
         PAYMENT_RETURNED = "payment_returned", "Payment returned to the client"
         NEEDS_ATTENTION = "needs_attention", "Needs Support's attention"
+        DISPUTED = "disputed", "Held: disputed"
+        UNFROZEN = "unfrozen", "Hold lifted"
 
     escrow = models.ForeignKey(Escrow, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -216,7 +207,6 @@ class EscrowEvent(models.Model):
     to_status = models.CharField(max_length=20, blank=True)
     amount = models.DecimalField(**AMOUNT, null=True, blank=True)
     reason = models.CharField(max_length=500, blank=True)
-    stripe_event_id = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -238,7 +228,7 @@ class EscrowRefund(models.Model):
     amount = models.DecimalField(**AMOUNT)
     reason = models.CharField(max_length=500)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    processor_reference = models.CharField(max_length=255, blank=True)
     failure_message = models.CharField(max_length=500, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -248,9 +238,11 @@ class EscrowRefund(models.Model):
         ordering = ["created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="escrowrefund_amount_positive"),
-            # One of our refunds per Stripe refund: a refund made at Stripe is taken in once.
+            # One of our refunds per processor refund: a refund made outside Holdfast is taken in once.
             models.UniqueConstraint(
-                fields=["stripe_refund_id"], condition=~Q(stripe_refund_id=""), name="escrowrefund_stripe_refund_unique"
+                fields=["processor_reference"],
+                condition=~Q(processor_reference=""),
+                name="escrowrefund_processor_reference_unique",
             ),
         ]
 

@@ -19,6 +19,12 @@ from django.utils import timezone
 from accounts.models import User
 from core.errors import ApplicationError, NotFound
 from payments.models import Escrow, EscrowEvent
+from processors import registry
+from processors.interface import PaymentStatus
+from processors.models import ProcessorTransaction
+from processors.selectors import transactions_for
+
+Tx = ProcessorTransaction.Kind
 
 logger = logging.getLogger(__name__)
 
@@ -103,18 +109,29 @@ def escrow_awaiting_confirmation(*, escrow: Escrow) -> bool:
     views never call out. If Stripe cannot be reached the answer is "no": the page then shows
     the plain status, which is still true.
     """
-    if escrow.status != Escrow.Status.AWAITING_PAYMENT or not escrow.payment_intent_id:
+    if escrow.status != Escrow.Status.AWAITING_PAYMENT or not escrow.payment_id:
         return False
     if not escrow.payment_attempts:
         return False
-    from payments import stripe_gateway
-
     try:
-        intent = stripe_gateway.payment_intent_retrieve(escrow.payment_intent_id)
+        payment = registry.processor(escrow.payment.processor).payment_retrieve(escrow.payment.reference)
     except ApplicationError as exc:
-        logger.info("Could not read PaymentIntent %s: %s", escrow.payment_intent_id, exc)
+        logger.info("Could not read payment %s: %s", escrow.payment.reference, exc)
         return False
-    return intent.status in ("succeeded", "processing")
+    return payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.PROCESSING)
+
+
+def escrow_payment_error(*, escrow: Escrow) -> str:
+    """Why the last payment attempt failed, while the escrow still awaits payment ("" otherwise):
+    the latest decline, unless a payment succeeded after it."""
+    if escrow.status != Escrow.Status.AWAITING_PAYMENT:
+        return ""
+    last = (
+        transactions_for(subject=escrow, kinds=[Tx.PAYMENT_FAILED, Tx.PAYMENT_SUCCEEDED])
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return last.failure_message if last is not None and last.kind == Tx.PAYMENT_FAILED else ""
 
 
 # --- back office ---------------------------------------------------------------------------------
@@ -151,7 +168,7 @@ def escrow_panel(*, escrow: Escrow, user: User) -> dict:
         "escrow_events": list(escrow_timeline(escrow=escrow)),
         "escrow_awaiting_confirmation": awaiting_confirmation,
         # Once Stripe has the money, an earlier decline is no longer news.
-        "escrow_payment_error": "" if awaiting_confirmation else escrow.last_payment_error,
+        "escrow_payment_error": "" if awaiting_confirmation else escrow_payment_error(escrow=escrow),
         "escrow_is_held": escrow.status in (Escrow.Status.FUNDED, Escrow.Status.DISPUTED),
     }
 

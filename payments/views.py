@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ApplicationError, NotFound
-from payments import selectors, services
+from payments import escrow as services
+from payments import selectors
 from payments.forms import TestCardForm
 from payments.models import Escrow
 

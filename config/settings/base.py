@@ -35,8 +35,11 @@ INSTALLED_APPS = [
     "accounts",
     "marketplace",
     "wallets",
+    "processors",
     "payments",
     "disputes",
+    "notifications",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -192,6 +195,9 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# No task may hold a worker for ever (a hung connection, say); tasks that need less say so.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BEAT_SCHEDULE: dict = {
     "escrows-release-due": {"task": "payments.tasks.escrows_release_due", "schedule": 60.0},
     # Payments that succeeded without their webhook reaching us: fund them.
@@ -225,6 +231,8 @@ STRIPE_CONNECT_COUNTRY = env("STRIPE_CONNECT_COUNTRY", default="US")
 # Prefixes our Idempotency-Keys and tags our PaymentIntents: environments that share one Stripe
 # account (each developer's machine, staging) need different values, or they see each other's.
 STRIPE_NAMESPACE = env("STRIPE_NAMESPACE", default="holdfast")
+# The processor new payments go through (processors/registry.py); a payment keeps the one it was made with.
+PAYMENT_PROCESSOR = env("HOLDFAST_PAYMENT_PROCESSOR", default="stripe")
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True

@@ -17,7 +17,7 @@ CACHES["default"]["KEY_PREFIX"] = "holdfast-test"  # noqa: F405
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"anon": "1000/min", "user": "1000/min", "auth": "5/min"}  # noqa: F405
 WHITENOISE_AUTOREFRESH = True
-# Tasks run in the calling thread unless a test starts a real worker (see conftest.celery_worker).
+# Tasks run in the calling thread; tests about Celery itself start a real worker of their own.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 LOGGING["loggers"] = {"stripe": {"level": "WARNING"}}  # noqa: F405  (one line per API call otherwise)

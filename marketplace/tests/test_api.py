@@ -6,8 +6,8 @@ from djmoney.money import Money
 from accounts.tests.factories import ClientFactory, TaskerFactory
 from marketplace.models import Offer, Task
 from marketplace.tests.factories import OfferFactory, TaskFactory
+from payments.escrow import escrow_fund_from_payment
 from payments.models import Escrow
-from payments.services import escrow_fund_from_stripe
 
 pytestmark = pytest.mark.django_db
 
@@ -240,7 +240,7 @@ def test_full_flow_through_the_api(api_client, stripe_emulator):
     ).json()
     assert confirmed["status"] == "succeeded"
     escrow.refresh_from_db()
-    escrow_fund_from_stripe(payment_intent_id=escrow.payment_intent_id)
+    escrow_fund_from_payment(payment_reference=escrow.payment.reference)
     assert api_client.get(f"{TASKS}{task_id}/").json()["status"] == "in_progress"
 
     api_client.force_authenticate(tasker)

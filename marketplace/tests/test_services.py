@@ -8,8 +8,8 @@ from core.errors import Conflict, InvalidTransition, PermissionDenied, Validatio
 from marketplace import services
 from marketplace.models import Offer, Task, TaskEvent
 from marketplace.tests.factories import OfferFactory, TaskFactory
-from payments.services import escrow_for_task, escrow_fund_from_stripe
-from payments.tests.escrow_helpers import fund
+from payments.escrow import escrow_fund_from_payment
+from payments.tests.escrow_helpers import escrow_for_task, fund
 
 pytestmark = pytest.mark.django_db
 
@@ -279,7 +279,7 @@ def test_full_lifecycle_with_changes_requested(assigned_task, tasker, stripe_emu
 def test_repeated_transitions_are_harmless(assigned_task, tasker, stripe_emulator):
     client = assigned_task.client
     _fund(assigned_task)
-    escrow_fund_from_stripe(payment_intent_id=escrow_for_task(assigned_task).payment_intent_id)
+    escrow_fund_from_payment(payment_reference=escrow_for_task(assigned_task).payment.reference)
     for _ in range(2):
         services.task_mark_delivered(task=assigned_task, actor=tasker)
     for _ in range(2):

@@ -7,8 +7,8 @@ from djmoney.money import Money
 from accounts.tests.factories import ClientFactory, TaskerFactory
 from marketplace.models import Offer, Task
 from marketplace.tests.factories import OfferFactory, TaskFactory
+from payments.escrow import escrow_fund_from_payment
 from payments.models import Escrow
-from payments.services import escrow_fund_from_stripe
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +126,7 @@ def test_bid_accept_pay_deliver_complete_through_pages(client, stripe_emulator):
     response = client.post(reverse("payments:checkout_confirm", args=[escrow.pk]), {"payment_method": "pm_card_visa"})
     assert response.status_code == 302 and response["Location"] == task.get_absolute_url()
     escrow.refresh_from_db()
-    escrow_fund_from_stripe(payment_intent_id=escrow.payment_intent_id)
+    escrow_fund_from_payment(payment_reference=escrow.payment.reference)
     task.refresh_from_db()
     assert task.status == Task.Status.IN_PROGRESS
 

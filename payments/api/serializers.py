@@ -66,7 +66,7 @@ class EscrowOutputSerializer(serializers.Serializer):
         return BreakdownLineOutputSerializer(lines, many=True).data
 
     def get_last_payment_error(self, escrow: Escrow) -> str:
-        return escrow.last_payment_error if self._role(escrow) == selectors.CLIENT else ""
+        return selectors.escrow_payment_error(escrow=escrow) if self._role(escrow) == selectors.CLIENT else ""
 
 
 class EscrowDetailOutputSerializer(EscrowOutputSerializer):

@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 from core.api import Pagination
 from core.errors import PermissionDenied
 from marketplace import services as market
-from payments import selectors, services
+from payments import escrow as services
+from payments import selectors
 from payments.api.serializers import EscrowDetailOutputSerializer, EscrowOutputSerializer
 from payments.models import Escrow
 
@@ -83,7 +84,7 @@ class EscrowCheckoutApi(APIView):
                 {
                     "client_secret": checkout.client_secret,
                     "publishable_key": checkout.publishable_key,
-                    "payment_intent_id": checkout.payment_intent_id,
+                    "payment_intent_id": checkout.payment_reference,
                     "amount": escrow.client_total,
                     "currency": escrow.currency,
                 }

@@ -6,10 +6,14 @@ from marketplace import services as market
 from marketplace.models import Offer, Task
 from marketplace.tests.factories import OfferFactory, TaskFactory
 from payments.models import Escrow
-from payments.services import escrow_for_task  # noqa: F401
 from payments.tests.factories import escrow_pay
 
 RETURN_URL = "http://testserver/back/"
+
+
+def escrow_for_task(task: Task) -> Escrow | None:
+    """The task's current escrow (the newest that is not cancelled)."""
+    return Escrow.objects.filter(task=task).exclude(status=Escrow.Status.CANCELLED).order_by("-created_at").first()
 
 
 def accepted_escrow(*, task: Task | None = None, offer: Offer | None = None) -> Escrow:

@@ -7,7 +7,7 @@ from djmoney.money import Money
 
 from marketplace import services as market
 from marketplace.tests.factories import OfferFactory, TaskFactory
-from payments import services
+from payments import escrow as services
 from payments.models import Escrow, FeePolicy
 
 
@@ -36,7 +36,7 @@ def escrow_pay(escrow: Escrow, *, card: str = "pm_card_visa") -> Escrow:
         escrow=escrow, actor=escrow.client, payment_method=card, return_url="http://testserver/"
     )
     escrow.refresh_from_db()
-    services.escrow_fund_from_stripe(payment_intent_id=escrow.payment_intent_id)
+    services.escrow_fund_from_payment(payment_reference=escrow.payment.reference)
     escrow.refresh_from_db()
     return escrow
 

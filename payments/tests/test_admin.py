@@ -48,7 +48,7 @@ def test_console_lists_filters_and_searches(client):
     assert [e.pk for e in client.get(url, {"stale": "yes"}).context["cl"].result_list] == [funded.pk]
     assert [e.pk for e in client.get(url, {"status": "awaiting_payment"}).context["cl"].result_list] == [unpaid.pk]
     assert [e.pk for e in client.get(url, {"q": unpaid.task.title}).context["cl"].result_list] == [unpaid.pk]
-    assert [e.pk for e in client.get(url, {"q": funded.payment_intent_id}).context["cl"].result_list] == [funded.pk]
+    assert [e.pk for e in client.get(url, {"q": funded.payment.reference}).context["cl"].result_list] == [funded.pk]
     assert client.get(url, {"release_due": "overdue"}).status_code == 200
     detail = client.get(reverse("admin:payments_escrow_change", args=[funded.pk]))
     assert detail.status_code == 200 and "Funded" in detail.content.decode()
@@ -58,15 +58,16 @@ def test_console_lists_filters_and_searches(client):
 def test_escrows_needing_attention_are_one_click_away(client):
     from moneyed import Money
 
-    from payments import services, stripe_gateway
+    from payments import escrow as services
+    from processors.stripe import gateway as stripe_gateway
 
     released = fund(accepted_escrow())
     services.escrow_release(escrow=released, actor=None, reason="Approved")
     fine = fund(accepted_escrow())
     stripe_gateway.refund_create(  # refunded in the Stripe Dashboard after the tasker was paid
-        payment_intent_id=released.payment_intent_id, amount=Money(Decimal("10.00"), "USD"), key="dashboard"
+        payment_intent_id=released.payment.reference, amount=Money(Decimal("10.00"), "USD"), key="dashboard"
     )
-    services.refunds_settle_from_stripe(charge_id=released.charge_id)
+    services.escrow_refunds_settle_for_charge(charge_reference=released.payment.charge_reference)
     client.force_login(_staff(SUPPORT))
 
     listed = client.get(reverse(CHANGELIST), {"attention": "yes"})

@@ -6,8 +6,8 @@ import pytest
 
 from accounts.tests.factories import ClientFactory, TaskerFactory
 from marketplace.models import Task
+from payments.escrow import escrow_fund_from_payment
 from payments.models import Escrow
-from payments.services import escrow_fund_from_stripe
 from payments.tests.escrow_helpers import accepted_escrow, delivered_task, fund
 from wallets.models import JournalEntry
 
@@ -65,7 +65,7 @@ def test_pay_deliver_approve_through_the_api(api_client):
     assert three_ds.json()["status"] == "requires_action" and "/emulator/3ds/" in three_ds.json()["redirect_url"]
     paid = api_client.post(f"{ESCROWS}{escrow.pk}/confirm/", {"payment_method": "pm_card_visa"}).json()
     assert paid == {"status": "succeeded", "redirect_url": ""}
-    escrow_fund_from_stripe(payment_intent_id=checkout["payment_intent_id"])
+    escrow_fund_from_payment(payment_reference=checkout["payment_intent_id"])
     assert api_client.get(ESCROWS, {"status": "funded"}).json()["count"] == 1
     assert api_client.get(ESCROWS, {"status": "released"}).json()["count"] == 0
     _error(api_client.get(ESCROWS, {"status": "nonsense"}), 400, "validation_error")
@@ -106,7 +106,7 @@ def test_other_users_escrow_is_404(api_client):
                 "escrow_not_found",
             )
     escrow.refresh_from_db()
-    assert escrow.status == Escrow.Status.AWAITING_PAYMENT and escrow.payment_intent_id == ""
+    assert escrow.status == Escrow.Status.AWAITING_PAYMENT and escrow.payment is None
 
 
 def test_approving_an_unfunded_escrow_moves_nothing(api_client):

@@ -12,9 +12,12 @@ from core.errors import ApplicationError
 from marketplace import services as market
 from marketplace.models import Task
 from marketplace.tests.factories import OfferFactory, TaskFactory
-from payments import services, stripe_gateway
+from payments import escrow as services
 from payments.models import Escrow, EscrowEvent, FeePolicy
+from payments.selectors import escrow_payment_error
+from payments.services import fee_policy_publish
 from payments.tests.factories import escrow_awaiting_payment, escrow_delivered, escrow_funded, escrow_pay
+from processors.stripe import gateway as stripe_gateway
 from wallets.models import JournalEntry, LedgerAccount
 from wallets.selectors import ledger_invariant_violations
 from wallets.services import wallet_account_get_or_create
@@ -63,7 +66,7 @@ def test_accepting_an_offer_creates_the_escrow_with_the_fee_snapshot():
     assert (escrow.client_total, escrow.tasker_net) == (Decimal("105.00"), Decimal("80.00"))
     assert escrow.task.status == Task.Status.ASSIGNED
     # A new policy version changes future escrows only.
-    services.fee_policy_publish(
+    fee_policy_publish(
         currency="USD", actor=None, client_fee_percent=Decimal("10"), commission_percent=Decimal("10")
     )
     escrow.refresh_from_db()
@@ -123,7 +126,7 @@ def test_card_success_funds_the_escrow_and_starts_the_task(django_capture_on_com
 
 def test_funding_twice_moves_money_once():
     escrow = escrow_funded()
-    again = services.escrow_fund_from_stripe(payment_intent_id=escrow.payment_intent_id, stripe_event_id="evt_dup")
+    again = services.escrow_fund_from_payment(payment_reference=escrow.payment.reference, event_id="evt_dup")
     assert again.status == Escrow.Status.FUNDED
     assert JournalEntry.objects.filter(kind=JournalEntry.Kind.ESCROW_FUNDING).count() == 1
     assert escrow.events.filter(kind=EscrowEvent.Kind.FUNDED).count() == 1
@@ -141,11 +144,11 @@ def test_decline_then_success():
     assert exc.value.code == "card_declined"
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.AWAITING_PAYMENT
-    assert "insufficient funds" in escrow.last_payment_error
-    assert services.escrow_fund_from_stripe(payment_intent_id=escrow.payment_intent_id) is None  # not paid yet
+    assert "insufficient funds" in escrow_payment_error(escrow=escrow)
+    assert services.escrow_fund_from_payment(payment_reference=escrow.payment.reference) is None  # not paid yet
     escrow = escrow_pay(escrow, card="pm_card_visa")
     assert escrow.status == Escrow.Status.FUNDED
-    assert escrow.last_payment_error == ""
+    assert escrow_payment_error(escrow=escrow) == ""
     assert escrow.payment_attempts == 2
 
 
@@ -158,10 +161,10 @@ def test_a_decline_is_on_the_timeline_once_when_its_webhook_follows():
     escrow.refresh_from_db()
     # What the payment_intent.payment_failed task does when the webhook arrives, twice.
     for _ in range(2):
-        services.escrow_payment_failure_from_stripe(payment_intent_id=escrow.payment_intent_id, stripe_event_id="evt_1")
+        services.escrow_payment_failure_from_payment(payment_reference=escrow.payment.reference, event_id="evt_1")
     assert escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_FAILED).count() == 1
     escrow.refresh_from_db()
-    assert escrow.last_payment_error
+    assert escrow_payment_error(escrow=escrow)
 
 
 @pytest.mark.parametrize(("outcome", "funded"), [("complete", True), ("fail", False)])
@@ -175,23 +178,23 @@ def test_three_d_secure(stripe_emulator, outcome, funded):
     assert attempt.status == "requires_action" and attempt.redirect_url.startswith(stripe_emulator.url)
     escrow.refresh_from_db()
     requests.post(
-        f"{stripe_emulator.url}/emulator/payment_intents/{escrow.payment_intent_id}/authenticate",
+        f"{stripe_emulator.url}/emulator/payment_intents/{escrow.payment.reference}/authenticate",
         data={"outcome": outcome},
         timeout=5,
     )
-    services.escrow_fund_from_stripe(payment_intent_id=escrow.payment_intent_id)
-    services.escrow_payment_failure_from_stripe(payment_intent_id=escrow.payment_intent_id, stripe_event_id="evt_3ds")
+    services.escrow_fund_from_payment(payment_reference=escrow.payment.reference)
+    services.escrow_payment_failure_from_payment(payment_reference=escrow.payment.reference, event_id="evt_3ds")
     escrow.refresh_from_db()
     assert (escrow.status == Escrow.Status.FUNDED) is funded
     if not funded:
-        assert escrow.last_payment_error
+        assert escrow_payment_error(escrow=escrow)
 
 
 def test_checkout_is_only_for_the_client_and_reuses_the_payment_intent():
     escrow = escrow_awaiting_payment()
     first = services.escrow_checkout_start(escrow=escrow, actor=escrow.client)
     second = services.escrow_checkout_start(escrow=escrow, actor=escrow.client)
-    assert first.payment_intent_id == second.payment_intent_id and first.client_secret
+    assert first.payment_reference == second.payment_reference and first.client_secret
     with pytest.raises(ApplicationError) as exc:
         services.escrow_checkout_start(escrow=escrow, actor=escrow.tasker)
     assert exc.value.status_code == 404
@@ -268,7 +271,7 @@ def test_sweeper_stops_when_a_whole_batch_is_refused():
     stuck = escrow_delivered()
     Escrow.objects.filter(pk=stuck.pk).update(release_due_at=timezone.now() - timedelta(minutes=1))
     # A refund reserved but not yet answered by Stripe: the release is refused until it settles.
-    services._refund_reserve(escrow=stuck, amount=Decimal("10.00"), actor=None, reason="Partial")
+    services.escrow_refund_reserve(escrow=stuck, amount=Decimal("10.00"), actor=None, reason="Partial")
 
     def give_up(signum, frame):
         raise TimeoutError("the sweeper kept taking the same refused escrow")
@@ -290,10 +293,10 @@ def test_sweeper_stops_when_a_whole_batch_is_refused():
 def test_partial_refund_then_release_pays_the_tasker_on_the_rest():
     escrow = escrow_delivered(amount="100.00")  # client total 105.00
     refund = services.escrow_refund(escrow=escrow, amount=Decimal("52.50"), actor=None, reason="Half the job")
-    assert refund.status == "succeeded" and refund.stripe_refund_id.startswith("re_")
+    assert refund.status == "succeeded" and refund.processor_reference.startswith("re_")
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.FUNDED and escrow.refunded_amount == Decimal("52.50")
-    assert stripe_gateway.charge_retrieve(escrow.charge_id).amount_refunded == 5250
+    assert stripe_gateway.charge_retrieve(escrow.payment.charge_reference).amount_refunded == 5250
     services.escrow_approve(escrow=escrow, actor=escrow.client)
     assert _wallet(escrow.tasker) == Decimal("40.00")  # half the net
     assert _revenue() == Decimal("12.50")  # half the fees
@@ -305,7 +308,7 @@ def test_full_refund_cancels_the_task():
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.REFUNDED
     assert escrow.task.status == Task.Status.CANCELLED
-    assert stripe_gateway.charge_retrieve(escrow.charge_id).amount_refunded == 10500
+    assert stripe_gateway.charge_retrieve(escrow.payment.charge_reference).amount_refunded == 10500
     assert LedgerAccount.objects.get(kind=LedgerAccount.Kind.ESCROW, owner_id=str(escrow.pk)).balance == 0
 
 
@@ -330,7 +333,7 @@ def test_refund_refused_by_stripe_puts_the_money_back(stripe_emulator):
     escrow = escrow_funded()
     # Refund at Stripe behind Holdfast's back, so Stripe refuses ours as too large.
     stripe_gateway.refund_create(
-        payment_intent_id=escrow.payment_intent_id, amount=escrow.money("client_total"), key="outside-refund"
+        payment_intent_id=escrow.payment.reference, amount=escrow.money("client_total"), key="outside-refund"
     )
     with pytest.raises(stripe_gateway.PaymentError):
         services.escrow_refund(escrow=escrow, amount=None, actor=None, reason="Client asked")
@@ -351,7 +354,7 @@ def test_cancel_unpaid_escrow_closes_the_payment_intent():
     market.task_cancel(task=escrow.task, actor=escrow.client)
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.CANCELLED
-    assert stripe_gateway.payment_intent_retrieve(escrow.payment_intent_id).status == "canceled"
+    assert stripe_gateway.payment_intent_retrieve(escrow.payment.reference).status == "canceled"
     assert escrow.task.status == Task.Status.CANCELLED
 
 

@@ -14,10 +14,12 @@ from django.utils import timezone
 from core.errors import ApplicationError
 from marketplace import services as market
 from marketplace.models import Task
-from payments import services, stripe_gateway
+from payments import escrow as services
 from payments.models import Escrow, EscrowEvent, EscrowRefund
-from payments.services import stripe_setup
+from payments.selectors import escrow_payment_error
 from payments.tests.factories import escrow_awaiting_payment, escrow_delivered, escrow_funded
+from processors.stripe import gateway as stripe_gateway
+from processors.stripe.setup import stripe_setup
 from wallets.models import JournalEntry
 from wallets.selectors import ledger_invariant_violations
 from wallets.services import wallet_account_get_or_create
@@ -45,7 +47,7 @@ def test_webhooks_alone_fund_the_escrow_whatever_their_order(stripe_emulator, li
     assert escrow.task.status == Task.Status.IN_PROGRESS
     assert JournalEntry.objects.filter(kind=JournalEntry.Kind.ESCROW_FUNDING).count() == 1
     # A stale payment_failed never moves a funded escrow back or shows an old error.
-    assert escrow.last_payment_error == ""
+    assert escrow_payment_error(escrow=escrow) == ""
     # The decline is on the timeline once, whether the confirm call or the webhook saw it first.
     assert escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_FAILED).count() == 1
     assert ledger_invariant_violations() == []
@@ -58,9 +60,9 @@ def test_charge_refunded_webhook_completes_a_refund_left_pending(stripe_emulator
     assert stripe_emulator.wait_for_deliveries(timeout=30)
     escrow.refresh_from_db()
     # The app reserved a refund and Stripe made it, but the process died before recording it.
-    refund = services._refund_reserve(escrow=escrow, amount=Decimal("10.00"), actor=None, reason="Partial")
+    refund = services.escrow_refund_reserve(escrow=escrow, amount=Decimal("10.00"), actor=None, reason="Partial")
     stripe_gateway.refund_create(
-        payment_intent_id=escrow.payment_intent_id,
+        payment_intent_id=escrow.payment.reference,
         amount=escrow.money("client_fee") * 2,
         key=stripe_gateway.idempotency_key("escrow-refund", refund.pk),
         metadata={"escrow_id": str(escrow.pk), "escrow_refund_id": str(refund.pk)},
@@ -107,7 +109,7 @@ def test_approve_auto_release_and_refund_at_once_have_one_outcome(stripe_emulato
     releases = JournalEntry.objects.filter(kind=JournalEntry.Kind.ESCROW_RELEASE).count()
     refunds_done = escrow.refunds.filter(status=EscrowRefund.Status.SUCCEEDED).count()
     tasker_wallet = wallet_account_get_or_create(user=escrow.tasker, currency="USD")
-    charge = stripe_gateway.charge_retrieve(escrow.charge_id)
+    charge = stripe_gateway.charge_retrieve(escrow.payment.charge_reference)
     if escrow.status == Escrow.Status.RELEASED:
         assert (releases, refunds_done, tasker_wallet.balance, charge.amount_refunded) == (1, 0, Decimal("80.00"), 0)
         assert escrow.task.status == Task.Status.COMPLETED
@@ -200,7 +202,7 @@ def test_a_cancel_that_waited_for_the_delivery_is_refused(stripe_emulator):
     assert escrow.status == Escrow.Status.FUNDED and escrow.refunded_amount == 0
     assert escrow.task.status == Task.Status.DELIVERED
     assert not escrow.refunds.exists()
-    assert stripe_gateway.charge_retrieve(escrow.charge_id).amount_refunded == 0
+    assert stripe_gateway.charge_retrieve(escrow.payment.charge_reference).amount_refunded == 0
     assert ledger_invariant_violations() == []
 
 
@@ -209,15 +211,19 @@ def test_a_dashboard_refund_reported_by_two_events_at_once_is_taken_in_once(stri
 
     escrow = escrow_funded(amount="100.00")
     stripe_gateway.refund_create(
-        payment_intent_id=escrow.payment_intent_id, amount=Money(Decimal("30.00"), "USD"), key="dashboard"
+        payment_intent_id=escrow.payment.reference, amount=Money(Decimal("30.00"), "USD"), key="dashboard"
     )
     outcomes = _race(
-        lambda: services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_refunded"),
-        lambda: services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_updated"),
+        lambda: services.escrow_refunds_settle_for_charge(
+            charge_reference=escrow.payment.charge_reference, event_id="evt_refunded"
+        ),
+        lambda: services.escrow_refunds_settle_for_charge(
+            charge_reference=escrow.payment.charge_reference, event_id="evt_updated"
+        ),
     )
 
     assert sorted(outcomes) == [0, 1]
     escrow.refresh_from_db()
     assert escrow.refunded_amount == Decimal("30.00") and escrow.refunds.count() == 1
-    assert stripe_gateway.charge_retrieve(escrow.charge_id).amount_refunded == 3000
+    assert stripe_gateway.charge_retrieve(escrow.payment.charge_reference).amount_refunded == 3000
     assert ledger_invariant_violations() == []

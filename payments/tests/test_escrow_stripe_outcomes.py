@@ -15,9 +15,13 @@ from moneyed import Money
 
 from core.errors import ApplicationError
 from marketplace.models import Task
-from payments import services, stripe_gateway
+from payments import escrow as services
 from payments.models import Escrow, EscrowEvent, EscrowRefund
+from payments.selectors import escrow_payment_error
 from payments.tests.factories import escrow_awaiting_payment, escrow_delivered, escrow_funded, escrow_pay
+from processors.selectors import transactions_for
+from processors.services import transaction_record
+from processors.stripe import gateway as stripe_gateway
 from wallets.models import JournalEntry, LedgerAccount
 from wallets.selectors import ledger_invariant_violations
 from wallets.services import wallet_account_get_or_create
@@ -41,7 +45,7 @@ def _held(escrow) -> Decimal:
 
 
 def _refunded_at_stripe(escrow) -> int:
-    return stripe_gateway.charge_retrieve(escrow.charge_id).amount_refunded
+    return stripe_gateway.charge_retrieve(escrow.payment.charge_reference).amount_refunded
 
 
 def _answer_lost(monkeypatch, *, after_stripe_acts: bool):
@@ -105,14 +109,20 @@ def test_a_refund_stripe_reports_pending_is_settled_by_its_webhook(monkeypatch):
     _answered_pending(monkeypatch)
     refund = services.escrow_refund(escrow=escrow, amount=Decimal("40.00"), actor=None, reason="Partly done")
 
-    assert refund.status == EscrowRefund.Status.PENDING and refund.stripe_refund_id
+    assert refund.status == EscrowRefund.Status.PENDING and refund.processor_reference
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.FUNDED
     assert not escrow.events.filter(kind=EscrowEvent.Kind.PARTIALLY_REFUNDED).exists()
 
     # charge.refunded / charge.refund.updated: the task re-reads the refunds from Stripe.
-    assert services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1") == 1
-    assert services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1") == 0
+    assert (
+        services.escrow_refunds_settle_for_charge(charge_reference=escrow.payment.charge_reference, event_id="evt_1")
+        == 1
+    )
+    assert (
+        services.escrow_refunds_settle_for_charge(charge_reference=escrow.payment.charge_reference, event_id="evt_1")
+        == 0
+    )
     refund.refresh_from_db()
     assert refund.status == EscrowRefund.Status.SUCCEEDED
     assert escrow.events.filter(kind=EscrowEvent.Kind.PARTIALLY_REFUNDED).count() == 1
@@ -126,7 +136,7 @@ def test_a_client_cancelling_while_stripe_has_the_refund_pending_gets_no_error(m
     task = market.task_cancel(task=escrow.task, actor=escrow.client, reason="Plans changed")
     assert task.status == Task.Status.IN_PROGRESS  # until Stripe confirms
 
-    services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1")
+    services.escrow_refunds_settle_for_charge(charge_reference=escrow.payment.charge_reference, event_id="evt_1")
     task.refresh_from_db()
     escrow.refresh_from_db()
     assert task.status == Task.Status.CANCELLED and escrow.status == Escrow.Status.REFUNDED
@@ -134,14 +144,14 @@ def test_a_client_cancelling_while_stripe_has_the_refund_pending_gets_no_error(m
 
 def test_one_refund_at_a_time_and_a_failed_one_is_never_completed_later():
     escrow = escrow_funded(amount="100.00")
-    first = services._refund_reserve(escrow=escrow, amount=Decimal("50.00"), actor=None, reason="First")
+    first = services.escrow_refund_reserve(escrow=escrow, amount=Decimal("50.00"), actor=None, reason="First")
 
     with pytest.raises(ApplicationError) as exc:
-        services._refund_reserve(escrow=escrow, amount=Decimal("55.00"), actor=None, reason="Second")
+        services.escrow_refund_reserve(escrow=escrow, amount=Decimal("55.00"), actor=None, reason="Second")
     assert exc.value.code == "refund_in_progress"
 
-    services._refund_fail(refund=first, message="The card account is closed.")
-    services._refund_complete(refund=first, stripe_refund_id="re_late")  # a confused late report
+    services.escrow_refund_fail(refund=first, message="The card account is closed.")
+    services.escrow_refund_complete(refund=first, processor_reference="re_late")  # a confused late report
     first.refresh_from_db()
     escrow.refresh_from_db()
     assert first.status == EscrowRefund.Status.FAILED
@@ -162,20 +172,20 @@ def test_checkout_keeps_one_payment_intent_after_stripe_forgets_its_key(stripe_e
 
     again = services.escrow_checkout_start(escrow=escrow, actor=escrow.client)
 
-    assert again.payment_intent_id == first.payment_intent_id
+    assert again.payment_reference == first.payment_reference
     assert again.client_secret == first.client_secret
 
 
 def test_a_cancelled_payment_intent_is_replaced_and_the_escrow_follows():
     escrow = escrow_awaiting_payment()
     first = services.escrow_checkout_start(escrow=escrow, actor=escrow.client)
-    stripe_gateway.payment_intent_cancel(first.payment_intent_id, key="cancelled-at-stripe")
+    stripe_gateway.payment_intent_cancel(first.payment_reference, key="cancelled-at-stripe")
 
     again = services.escrow_checkout_start(escrow=escrow, actor=escrow.client)
 
-    assert again.payment_intent_id != first.payment_intent_id
+    assert again.payment_reference != first.payment_reference
     escrow.refresh_from_db()
-    assert escrow.payment_intent_id == again.payment_intent_id
+    assert escrow.payment.reference == again.payment_reference
     funded = escrow_pay(escrow)
     assert funded.status == Escrow.Status.FUNDED
 
@@ -201,7 +211,7 @@ def test_a_second_payment_for_a_paid_escrow_is_returned_once():
     second = _pay_separately(escrow, "105.00")
 
     for event in ("evt_1", "evt_1", "evt_2"):
-        services.escrow_fund_from_stripe(payment_intent_id=second, stripe_event_id=event)
+        services.escrow_fund_from_payment(payment_reference=second, event_id=event)
 
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.FUNDED and _held(escrow) == Decimal("105.00")
@@ -216,8 +226,8 @@ def test_a_payment_of_the_wrong_amount_is_returned_and_funds_nothing():
     escrow = escrow_awaiting_payment(amount="100.00")
     odd = _pay_separately(escrow, "50.00")
 
-    services.escrow_fund_from_stripe(payment_intent_id=odd, stripe_event_id="evt_1")
-    services.escrow_fund_from_stripe(payment_intent_id=odd, stripe_event_id="evt_2")
+    services.escrow_fund_from_payment(payment_reference=odd, event_id="evt_1")
+    services.escrow_fund_from_payment(payment_reference=odd, event_id="evt_2")
 
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.AWAITING_PAYMENT and escrow.funded_at is None
@@ -231,7 +241,7 @@ def test_another_installations_payment_on_the_same_stripe_account_is_not_ours():
     escrow = escrow_awaiting_payment(amount="100.00")  # its twin, escrow #same, lives on staging
     theirs = _pay_separately(escrow, "105.00", namespace="holdfast-staging")
 
-    assert services.escrow_fund_from_stripe(payment_intent_id=theirs, stripe_event_id="evt_1") is None
+    assert services.escrow_fund_from_payment(payment_reference=theirs, event_id="evt_1") is None
 
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.AWAITING_PAYMENT and not JournalEntry.objects.exists()
@@ -245,7 +255,7 @@ def test_a_payment_whose_webhook_never_came_is_found_and_funds_the_escrow():
     waiting = escrow_awaiting_payment()  # checkout opened, never paid
     paid = services.escrow_checkout_start(escrow=escrow, actor=escrow.client)
     services.escrow_checkout_start(escrow=waiting, actor=waiting.client)
-    stripe_gateway.payment_intent_confirm(paid.payment_intent_id, payment_method="pm_card_visa", key="browser")
+    stripe_gateway.payment_intent_confirm(paid.payment_reference, payment_method="pm_card_visa", key="browser")
 
     assert services.escrows_payment_reconcile(quiet_for=timedelta(0)) == 1
     assert services.escrows_payment_reconcile(quiet_for=timedelta(0)) == 0
@@ -263,19 +273,19 @@ def test_a_payment_whose_webhook_never_came_is_found_and_funds_the_escrow():
 def _paid_after_cancel():
     escrow = escrow_awaiting_payment(amount="100.00")
     checkout = services.escrow_checkout_start(escrow=escrow, actor=escrow.client)
-    stripe_gateway.payment_intent_confirm(checkout.payment_intent_id, payment_method="pm_card_visa", key="paid-late")
+    stripe_gateway.payment_intent_confirm(checkout.payment_reference, payment_method="pm_card_visa", key="paid-late")
     Escrow.objects.filter(pk=escrow.pk).update(status=Escrow.Status.CANCELLED, cancelled_at=timezone.now())
-    return escrow, checkout.payment_intent_id
+    return escrow, checkout.payment_reference
 
 
 def test_a_late_payment_is_refunded_even_when_the_first_attempt_gets_no_answer(monkeypatch):
     escrow, pi = _paid_after_cancel()
     real = _answer_lost(monkeypatch, after_stripe_acts=False)
     with pytest.raises(ApplicationError):
-        services.escrow_fund_from_stripe(payment_intent_id=pi, stripe_event_id="evt_1")
+        services.escrow_fund_from_payment(payment_reference=pi, event_id="evt_1")
     monkeypatch.setattr(stripe_gateway, "refund_create", real)
 
-    services.escrow_fund_from_stripe(payment_intent_id=pi, stripe_event_id="evt_1")  # the task's retry
+    services.escrow_fund_from_payment(payment_reference=pi, event_id="evt_1")  # the task's retry
     services.escrow_refunds_settle(older_than=timedelta(0))
 
     escrow.refresh_from_db()
@@ -293,7 +303,7 @@ def test_finance_can_refund_a_late_payment_stripe_refused_to_refund(monkeypatch)
 
     monkeypatch.setattr(stripe_gateway, "refund_create", refused)
     with pytest.raises(ApplicationError):
-        services.escrow_fund_from_stripe(payment_intent_id=pi, stripe_event_id="evt_1")
+        services.escrow_fund_from_payment(payment_reference=pi, event_id="evt_1")
     monkeypatch.setattr(stripe_gateway, "refund_create", real)
     escrow.refresh_from_db()
     assert escrow.refunds.get().status == EscrowRefund.Status.FAILED and _held(escrow) == Decimal("105.00")
@@ -310,13 +320,15 @@ def test_the_expiry_sweeper_leaves_an_escrow_paid_while_it_ran(settings, monkeyp
     Escrow.objects.filter(pk=escrow.pk).update(
         created_at=timezone.now() - settings.ESCROW_PAYMENT_EXPIRY - timedelta(minutes=1)
     )
-    cancel = services.escrow_cancel
+    from payments.escrow import cancel as cancelling
+
+    cancel = cancelling.escrow_cancel
 
     def paid_just_before(**kwargs):
         escrow_pay(Escrow.objects.get(pk=kwargs["escrow"].pk))  # the webhook task won the race
         return cancel(**kwargs)
 
-    monkeypatch.setattr(services, "escrow_cancel", paid_just_before)
+    monkeypatch.setattr(cancelling, "escrow_cancel", paid_just_before)
     assert services.escrows_expire_unfunded() == 0
 
     escrow.refresh_from_db()
@@ -338,7 +350,7 @@ def test_a_form_sent_twice_or_an_unknown_card_records_no_decline(api_client):
     assert api_client.post(url, {"payment_method": "pm_card_visa"}, format="json").json()["status"] == "succeeded"
 
     escrow.refresh_from_db()
-    assert escrow.last_payment_error == ""
+    assert escrow_payment_error(escrow=escrow) == ""
     assert not escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_FAILED).exists()
 
 
@@ -350,14 +362,12 @@ def test_each_decline_reported_only_by_webhooks_is_shown_in_turn():
     for attempt, card in enumerate(("pm_card_chargeDeclined", "pm_card_chargeDeclinedInsufficientFunds")):
         with pytest.raises(stripe_gateway.PaymentError):
             stripe_gateway.payment_intent_confirm(
-                checkout.payment_intent_id, payment_method=card, key=f"browser-{attempt}"
+                checkout.payment_reference, payment_method=card, key=f"browser-{attempt}"
             )
         for event in (f"evt_{attempt}", f"evt_{attempt}"):  # delivered twice
-            services.escrow_payment_failure_from_stripe(
-                payment_intent_id=checkout.payment_intent_id, stripe_event_id=event
-            )
+            services.escrow_payment_failure_from_payment(payment_reference=checkout.payment_reference, event_id=event)
         escrow.refresh_from_db()
-        shown.append(escrow.last_payment_error_code)
+        shown.append(transactions_for(subject=escrow, kinds=["payment_failed"]).last().failure_code)
 
     assert shown == ["generic_decline", "insufficient_funds"]
     assert escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_FAILED).count() == 2
@@ -368,7 +378,7 @@ def test_each_decline_reported_only_by_webhooks_is_shown_in_turn():
 
 def _refund_in_the_dashboard(escrow, amount: str):
     return stripe_gateway.refund_create(
-        payment_intent_id=escrow.payment_intent_id,
+        payment_intent_id=escrow.payment.reference,
         amount=Money(Decimal(amount), escrow.currency),
         key=f"dashboard-{escrow.pk}-{amount}",
     )
@@ -379,7 +389,7 @@ def test_a_refund_made_in_the_stripe_dashboard_is_taken_in_before_any_release():
     _refund_in_the_dashboard(escrow, "21.00")
 
     for event in ("evt_1", "evt_1"):
-        services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id=event)
+        services.escrow_refunds_settle_for_charge(charge_reference=escrow.payment.charge_reference, event_id=event)
 
     escrow.refresh_from_db()
     assert escrow.refunded_amount == Decimal("21.00") and _held(escrow) == Decimal("84.00")
@@ -396,8 +406,11 @@ def test_a_dashboard_refund_after_the_release_is_flagged_not_booked():
     services.escrow_approve(escrow=escrow, actor=escrow.client)
     _refund_in_the_dashboard(escrow, "105.00")
 
-    assert services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1") == 0
-    services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_2")
+    assert (
+        services.escrow_refunds_settle_for_charge(charge_reference=escrow.payment.charge_reference, event_id="evt_1")
+        == 0
+    )
+    services.escrow_refunds_settle_for_charge(charge_reference=escrow.payment.charge_reference, event_id="evt_2")
 
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.RELEASED and not escrow.refunds.exists()
@@ -412,7 +425,7 @@ def test_a_dashboard_refund_made_while_ours_went_unanswered_is_taken_in_once_our
         services.escrow_refund(escrow=escrow, amount=None, actor=None, reason="Full refund")
     monkeypatch.setattr(stripe_gateway, "refund_create", real)
     _refund_in_the_dashboard(escrow, "30.00")
-    services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1")
+    services.escrow_refunds_settle_for_charge(charge_reference=escrow.payment.charge_reference, event_id="evt_1")
 
     # Asked again, Stripe refuses the full 105.00 (only 75.00 is left); the 30.00 is then taken in.
     services.escrow_refunds_settle(older_than=timedelta(0))
@@ -436,7 +449,10 @@ def test_our_pending_refund_is_settled_before_a_dashboard_refund_listed_ahead_of
     monkeypatch.setattr(stripe_gateway, "refund_create", real)
     _refund_in_the_dashboard(escrow, "30.00")  # Stripe lists it first: the newest
 
-    assert services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1") == 2
+    assert (
+        services.escrow_refunds_settle_for_charge(charge_reference=escrow.payment.charge_reference, event_id="evt_1")
+        == 2
+    )
 
     escrow.refresh_from_db()
     assert escrow.refunded_amount == Decimal("50.00") and _refunded_at_stripe(escrow) == 5000
@@ -446,18 +462,22 @@ def test_our_pending_refund_is_settled_before_a_dashboard_refund_listed_ahead_of
 def test_an_adoption_cut_short_leaves_nothing_half_done(monkeypatch):
     escrow = escrow_funded(amount="100.00")
     _refund_in_the_dashboard(escrow, "30.00")
-    complete = services._refund_complete
+    from payments.escrow import refunds
+
+    complete = refunds.escrow_refund_complete
 
     def worker_killed(**kwargs):
         raise RuntimeError("worker lost")
 
-    monkeypatch.setattr(services, "_refund_complete", worker_killed)
+    monkeypatch.setattr(refunds, "escrow_refund_complete", worker_killed)
     with pytest.raises(RuntimeError):
-        services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1")
+        services.escrow_refunds_settle_for_charge(charge_reference=escrow.payment.charge_reference, event_id="evt_1")
     assert not escrow.refunds.exists()  # no pending row the settle job could ask Stripe for again
-    monkeypatch.setattr(services, "_refund_complete", complete)
+    monkeypatch.setattr(refunds, "escrow_refund_complete", complete)
 
-    services.refunds_settle_from_stripe(charge_id=escrow.charge_id, stripe_event_id="evt_1")  # redelivered
+    services.escrow_refunds_settle_for_charge(
+        charge_reference=escrow.payment.charge_reference, event_id="evt_1"
+    )  # redelivered
     services.escrow_refunds_settle(older_than=timedelta(0))
 
     escrow.refresh_from_db()
@@ -466,7 +486,7 @@ def test_an_adoption_cut_short_leaves_nothing_half_done(monkeypatch):
 
 def test_another_installations_refund_does_not_settle_ours():
     escrow = escrow_funded(amount="100.00")
-    ours = services._refund_reserve(escrow=escrow, amount=Decimal("40.00"), actor=None, reason="Part")
+    ours = services.escrow_refund_reserve(escrow=escrow, amount=Decimal("40.00"), actor=None, reason="Part")
     theirs = _pay_separately(escrow_awaiting_payment(), "10.00", namespace="holdfast-staging")
     stripe_gateway.refund_create(
         payment_intent_id=theirs,
@@ -476,11 +496,11 @@ def test_another_installations_refund_does_not_settle_ours():
     )
     their_charge = stripe_gateway.payment_intent_retrieve(theirs).latest_charge
 
-    services.refunds_settle_from_stripe(charge_id=their_charge, stripe_event_id="evt_staging")
+    services.escrow_refunds_settle_for_charge(charge_reference=their_charge, event_id="evt_staging")
 
     ours.refresh_from_db()
     assert ours.status == EscrowRefund.Status.PENDING
-    services._refund_execute(ours)  # so the ledger check at the end sees it through
+    services.escrow_refund_execute(ours)  # so the ledger check at the end sees it through
     assert _refunded_at_stripe(escrow) == 4000
 
 
@@ -493,11 +513,14 @@ def test_an_untagged_payment_intent_the_escrow_names_is_still_ours():
         transfer_group=f"escrow-{escrow.pk}",
         metadata={"escrow_id": str(escrow.pk), "task_id": str(escrow.task_id)},
     )
-    Escrow.objects.filter(pk=escrow.pk).update(payment_intent_id=pi.id)
+    row, _ = transaction_record(
+        subject=escrow, processor="stripe", kind="payment_started", reference=pi.id, idempotency_key=f"old:{pi.id}"
+    )
+    Escrow.objects.filter(pk=escrow.pk).update(payment=row)
     services.escrow_payment_confirm(
         escrow=escrow, actor=escrow.client, payment_method="pm_card_visa", return_url="http://testserver/"
     )
 
-    funded = services.escrow_fund_from_stripe(payment_intent_id=pi.id, stripe_event_id="evt_1")
+    funded = services.escrow_fund_from_payment(payment_reference=pi.id, event_id="evt_1")
 
     assert funded.status == Escrow.Status.FUNDED and _held(funded) == Decimal("105.00")

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from marketplace import services as market
-from payments import services
+from payments import escrow as services
 from payments.models import Escrow
 from payments.selectors import ESCROW_LEDGER_CHECK
 from payments.tests.factories import escrow_awaiting_payment, escrow_delivered, escrow_funded
@@ -40,7 +40,7 @@ def test_a_cancelled_escrow_paid_late_and_refunded_reports_nothing():
     # Cancelled (expired) while the payment was going through; its webhook arrives afterwards.
     Escrow.objects.filter(pk=escrow.pk).update(status=Escrow.Status.CANCELLED)
     escrow.refresh_from_db()
-    services.escrow_fund_from_stripe(payment_intent_id=escrow.payment_intent_id)
+    services.escrow_fund_from_payment(payment_reference=escrow.payment.reference)
 
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.CANCELLED and escrow.funded_at is not None

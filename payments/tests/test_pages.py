@@ -7,8 +7,9 @@ from django.urls import reverse
 
 from accounts.tests.factories import ClientFactory, TaskerFactory
 from marketplace.models import Task
+from payments.escrow import escrow_fund_from_payment
 from payments.models import Escrow, EscrowEvent
-from payments.services import escrow_fund_from_stripe
+from payments.selectors import escrow_payment_error
 from payments.tests.escrow_helpers import accepted_escrow, delivered_task, fund, funded_task
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_emulator")]
@@ -54,7 +55,7 @@ def test_successful_card_redirects_to_the_task_and_funds_on_the_webhook(client, 
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.AWAITING_PAYMENT
 
-    escrow_fund_from_stripe(payment_intent_id=escrow.payment_intent_id)
+    escrow_fund_from_payment(payment_reference=escrow.payment.reference)
     escrow.refresh_from_db()
     escrow.task.refresh_from_db()
     assert escrow.status == Escrow.Status.FUNDED and escrow.task.status == Task.Status.IN_PROGRESS
@@ -83,9 +84,9 @@ def test_declined_card_shows_the_reason_and_offers_a_retry(client, card, reason)
     # The retry with a good card goes through.
     _pay(client, escrow, "pm_card_visa")
     escrow.refresh_from_db()
-    escrow_fund_from_stripe(payment_intent_id=escrow.payment_intent_id)
+    escrow_fund_from_payment(payment_reference=escrow.payment.reference)
     escrow.refresh_from_db()
-    assert escrow.status == Escrow.Status.FUNDED and escrow.last_payment_error == ""
+    assert escrow.status == Escrow.Status.FUNDED and escrow_payment_error(escrow=escrow) == ""
 
 
 def test_three_d_secure_redirects_to_the_authentication_page(client, stripe_emulator):
@@ -94,7 +95,7 @@ def test_three_d_secure_redirects_to_the_authentication_page(client, stripe_emul
     response = _pay(client, escrow, "pm_card_authenticationRequired")
     assert response.status_code == 302
     escrow.refresh_from_db()
-    assert response["Location"] == f"{stripe_emulator.url}/emulator/3ds/{escrow.payment_intent_id}"
+    assert response["Location"] == f"{stripe_emulator.url}/emulator/3ds/{escrow.payment.reference}"
     assert escrow.status == Escrow.Status.AWAITING_PAYMENT
     assert escrow.events.filter(kind=EscrowEvent.Kind.PAYMENT_ACTION_REQUIRED).exists()
 
@@ -123,7 +124,7 @@ def test_checkout_of_a_funded_escrow_has_nothing_to_pay(client):
 def test_real_keys_render_the_payment_element(client, settings, monkeypatch):
     import stripe
 
-    from payments import stripe_gateway
+    from processors.stripe import gateway as stripe_gateway
 
     escrow = accepted_escrow()
     client.force_login(escrow.client)
@@ -131,17 +132,17 @@ def test_real_keys_render_the_payment_element(client, settings, monkeypatch):
     emulator_url = settings.STRIPE_EMULATOR_URL
     settings.STRIPE_EMULATED = False
     settings.STRIPE_PUBLISHABLE_KEY = "pk_test_real"
-    configure = stripe_gateway._configure
+    configure = stripe_gateway.configure
 
     def configure_for_emulator():
         configure()
         stripe.api_base = emulator_url
 
-    monkeypatch.setattr(stripe_gateway, "_configure", configure_for_emulator)
+    monkeypatch.setattr(stripe_gateway, "configure", configure_for_emulator)
     body = client.get(_checkout(escrow)).content.decode()
     escrow.refresh_from_db()
     assert body.count("https://js.stripe.com/v3/") == 1
-    assert "pk_test_real" in body and "_secret_" in body and escrow.payment_intent_id
+    assert "pk_test_real" in body and "_secret_" in body and escrow.payment.reference
     assert "pm_card_visa" not in body
     assert client.post(reverse("payments:checkout_confirm", args=[escrow.pk])).status_code == 404
     # Only this page loads it.

@@ -13,9 +13,9 @@ from djmoney.money import Money
 from djstripe.models import Event, WebhookEndpoint, WebhookEventTrigger
 
 from core.money import to_minor_units
-from payments import stripe_gateway
-from payments.services import stripe_setup
-from payments.stripe_gateway import PaymentError
+from processors.interface import PaymentError
+from processors.stripe import gateway as stripe_gateway
+from processors.stripe.setup import stripe_setup
 
 USD = "USD"
 

@@ -8,8 +8,8 @@ import requests
 from djmoney.money import Money
 from djstripe import models as djstripe_models
 
-from payments import stripe_gateway
-from payments.services import stripe_setup
+from processors.stripe import gateway as stripe_gateway
+from processors.stripe.setup import stripe_setup
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,7 +4,7 @@ Stripe (or the emulator) posts to ``/stripe/webhook/<uuid>/``, one URL per regis
 (platform events, Connect events). The signature is checked here first, against that endpoint's
 secret with Stripe's 5-minute tolerance, so a forged, mis-signed or replayed-late request is
 refused with 400 and leaves no row behind. A valid one is handed to dj-stripe, which stores the
-event once (by its id) and fires the handlers registered in ``payments.handlers``.
+event once (by its id) and fires the receivers in ``processors.stripe.handlers``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from djstripe.models import WebhookEndpoint
 from djstripe.views import ProcessWebhookView
 
-from payments import stripe_gateway
+from processors.stripe import gateway as stripe_gateway
 
 logger = logging.getLogger(__name__)
 

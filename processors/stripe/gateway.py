@@ -1,4 +1,7 @@
-"""The Stripe boundary: the only module in Holdfast that imports ``stripe``.
+"""The Stripe SDK boundary: the only module in Holdfast that imports ``stripe``.
+
+``processors.stripe.adapter`` turns these calls into the neutral ``PaymentProcessor``; the dj-stripe
+mirror, Connect onboarding, transfers, payouts and disputes are here for the capabilities above.
 
 Everything that talks to Stripe goes through here, so that:
 
@@ -24,27 +27,15 @@ import stripe
 from django.conf import settings
 from moneyed import Money
 
-from core.errors import ApplicationError
 from core.money import from_minor_units, to_minor_units
+from processors.interface import PaymentError, PaymentProviderUnavailable
+from processors.keys import idempotency_key
 
 logger = logging.getLogger(__name__)
 
 StripeObject = stripe.StripeObject
+__all__ = ["PaymentError", "PaymentProviderUnavailable", "idempotency_key"]  # with the functions below
 SignatureVerificationError = stripe.SignatureVerificationError
-
-
-class PaymentError(ApplicationError):
-    """Stripe refused or could not do what we asked."""
-
-    status_code = 402
-    default_code = "payment_failed"
-    default_message = "The payment could not be completed."
-
-
-class PaymentProviderUnavailable(PaymentError):
-    status_code = 503
-    default_code = "payment_provider_unavailable"
-    default_message = "The payment service cannot be reached right now. Nothing was charged; please try again."
 
 
 _DECLINE_MESSAGES = {
@@ -58,7 +49,7 @@ _DECLINE_MESSAGES = {
 }
 
 
-def _configure() -> None:
+def configure() -> None:
     # Read at call time so tests (and `make run`) can point the SDK at an emulator on any port.
     stripe.api_key = settings.STRIPE_SECRET_KEY
     stripe.api_version = settings.STRIPE_API_VERSION
@@ -70,7 +61,7 @@ def _configure() -> None:
 
 
 def _opts(*, idempotency_key: str | None = None, account: str | None = None) -> dict[str, Any]:
-    _configure()
+    configure()
     opts: dict[str, Any] = {"api_key": settings.STRIPE_SECRET_KEY, "stripe_version": settings.STRIPE_API_VERSION}
     if idempotency_key:
         opts["idempotency_key"] = idempotency_key
@@ -132,11 +123,6 @@ def _payment_intent_id(err: Any) -> str | None:
     return getattr(pi, "id", None)
 
 
-def idempotency_key(*parts: object) -> str:
-    """Our idempotency keys: ``<namespace>:<what>:<row id>[:<attempt>]``, stable across retries."""
-    return ":".join(str(p) for p in (settings.STRIPE_NAMESPACE, *parts))
-
-
 def ours(obj: StripeObject) -> bool:
     """Whether a PaymentIntent was made by this installation (``STRIPE_NAMESPACE`` in its metadata)."""
     return (obj.metadata or {}).get("holdfast_namespace") == settings.STRIPE_NAMESPACE
@@ -165,7 +151,7 @@ def sync(obj: StripeObject) -> Any:
         "customer": djstripe_models.Customer,
         "webhook_endpoint": djstripe_models.WebhookEndpoint,
     }[obj["object"]]
-    _configure()
+    configure()
     kwargs: dict[str, Any] = {"api_key": settings.STRIPE_SECRET_KEY}
     if obj.get("object") == "payout" and getattr(obj, "stripe_account", None):
         kwargs["stripe_account"] = obj.stripe_account
@@ -183,7 +169,7 @@ def platform_account_sync() -> Any:
         api_key.refresh_account()
         return api_key.djstripe_owner_account
 
-    _configure()
+    configure()
     return _call(_sync)
 
 

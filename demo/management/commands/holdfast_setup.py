@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from core.demo import demo_data_load
+from demo.data import demo_data_load
 
 
 class Command(BaseCommand):
@@ -14,8 +14,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, no_demo: bool = False, no_stripe: bool = False, **options):
         from accounts.roles import staff_groups_sync
-        from payments.services import stripe_setup
-        from payments.stripe_gateway import PaymentError
+        from processors.interface import PaymentError
+        from processors.stripe.setup import stripe_setup
 
         staff_groups_sync()
         if not no_stripe:

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from payments.services import stripe_setup
+from processors.stripe.setup import stripe_setup
 
 
 class Command(BaseCommand):

@@ -1,0 +1,64 @@
+"""Domain events the payments app publishes (``core.events``). Apps above subscribe to them:
+marketplace moves the task with its escrow (in the transaction), notifications tell people (on
+commit). Each carries ids, not rows: a subscriber reads what it needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from core.events import DomainEvent
+
+
+@dataclass(frozen=True)
+class EscrowChanged(DomainEvent):
+    escrow_id: int
+    task_id: int
+
+
+@dataclass(frozen=True)
+class EscrowFunded(EscrowChanged):
+    """The client's payment is held: the work can start."""
+
+
+@dataclass(frozen=True)
+class EscrowPaymentFailed(EscrowChanged):
+    """A payment attempt was declined (recorded once per failed charge)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class EscrowReleased(EscrowChanged):
+    """The held money went to the tasker's wallet (``status`` is ``released`` or, after a split
+    ruling, ``split``)."""
+
+    tasker_net: Decimal
+    status: str
+
+
+@dataclass(frozen=True)
+class EscrowRefunded(EscrowChanged):
+    """A refund to the client succeeded; ``full`` when nothing is held any more."""
+
+    amount: Decimal
+    full: bool
+
+
+@dataclass(frozen=True)
+class EscrowCancelled(EscrowChanged):
+    """An unpaid escrow was closed; ``expired`` when nobody paid in time (the task reopens)."""
+
+    expired: bool
+
+
+@dataclass(frozen=True)
+class EscrowFrozen(EscrowChanged):
+    """A dispute or a chargeback holds the escrow: no release, refund or cancel until it is ruled."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class EscrowUnfrozen(EscrowChanged):
+    """The hold was lifted without a ruling (a dispute withdrawn): back to funded."""

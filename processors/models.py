@@ -1,0 +1,52 @@
+"""The processor record: one append-only row per thing a processor did or told us about.
+
+Like saleor's ``TransactionEvent``: each row names the processor, its reference for the object
+(``psp_reference``: a PaymentIntent, a refund), what happened (``kind``), the amount, and a unique
+``idempotency_key``. Recording the same happening twice (a confirm call and its webhook both
+reporting one decline; a webhook delivered twice) finds the first row by that key instead of
+matching free text. The domain object it belongs to (an escrow) is a generic reference, since
+this layer sits below the apps that own those objects. The database refuses updates and deletes.
+"""
+
+from __future__ import annotations
+
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+
+class ProcessorTransaction(models.Model):
+    class Kind(models.TextChoices):
+        PAYMENT_STARTED = "payment_started", "Payment started"
+        PAYMENT_ACTION_REQUIRED = "payment_action_required", "Authentication required"
+        PAYMENT_FAILED = "payment_failed", "Payment failed"
+        PAYMENT_SUCCEEDED = "payment_succeeded", "Payment succeeded"
+        PAYMENT_RETURNED = "payment_returned", "Payment returned"
+        PAYMENT_CANCELLED = "payment_cancelled", "Payment cancelled"
+        REFUND = "refund", "Refund"
+
+    processor = models.CharField(max_length=32)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    reference = models.CharField(max_length=255, help_text="The processor's id of the object (e.g. pi_…).")
+    charge_reference = models.CharField(max_length=255, blank=True, db_index=True)
+    status = models.CharField(max_length=32, blank=True, help_text="The processor's status at the time.")
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    failure_code = models.CharField(max_length=64, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    event_id = models.CharField(max_length=255, blank=True, help_text="The processor event that reported it.")
+    idempotency_key = models.CharField(max_length=255, unique=True)
+    subject_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    subject_id = models.CharField(max_length=64)
+    subject = GenericForeignKey("subject_type", "subject_id")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id", "kind"], name="proctx_subject_idx"),
+            models.Index(fields=["processor", "reference"], name="proctx_reference_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.reference}"
