@@ -2,12 +2,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import services
 from accounts.api.serializers import MeOutputSerializer, ProfileUpdateInputSerializer, RegisterInputSerializer
+from core.throttling import ScopedRateThrottle
 
 
 class AuthThrottleMixin:
