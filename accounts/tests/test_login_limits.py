@@ -87,3 +87,43 @@ def test_page_login_with_one_proxy_counts_the_address_it_appended(client, settin
     allowed = _page_login(client, email=user.email, password=PASSWORD, forwarded_for="203.0.113.8")
     assert allowed.status_code == 302
     assert client.session["_auth_user_id"] == str(user.pk)
+
+
+# --- One per-email lockout for the page and the API ---------------------------------------------------
+
+
+def test_after_failed_page_logins_the_api_refuses_even_the_right_password(client, api_client, settings):
+    user = UserFactory()
+    for _ in range(settings.LOGIN_FAILURE_LIMIT):
+        _page_login(client, email=user.email, password="wrong", forwarded_for="")
+    response = api_client.post(TOKEN_URL, {"email": user.email.upper(), "password": PASSWORD})
+    assert response.status_code == 429
+    body = response.json()
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == "too_many_login_attempts"
+    assert LOCKED_MESSAGE in body["error"]["message"]
+    assert "access" not in body
+
+
+def test_failed_api_logins_lock_the_page_and_the_api(client, api_client, settings):
+    user = UserFactory()
+    limit = settings.LOGIN_FAILURE_LIMIT
+    assert limit <= _auth_rate_limit()  # so the per-IP API throttle does not stop the run first
+    for _ in range(limit):
+        assert _token_guess(api_client, email=user.email, forwarded_for="").status_code == 401
+    page = _page_login(client, email=user.email, password=PASSWORD, forwarded_for="")
+    assert LOCKED_MESSAGE in page.content.decode()
+    assert "_auth_user_id" not in client.session
+    # From another address (outside the per-IP throttle) the email is still locked.
+    api = _token_guess(api_client, email=user.email, forwarded_for="", password=PASSWORD, remote_addr="192.0.2.50")
+    assert api.status_code == 429
+    assert api.json()["error"]["code"] == "too_many_login_attempts"
+
+
+def test_a_successful_api_login_clears_the_email_count(client, api_client, settings):
+    user = UserFactory()
+    for _ in range(settings.LOGIN_FAILURE_LIMIT - 1):
+        _page_login(client, email=user.email, password="wrong", forwarded_for="")
+    assert _token_guess(api_client, email=user.email, forwarded_for="", password=PASSWORD).status_code == 200
+    _page_login(client, email=user.email, password="wrong", forwarded_for="")
+    assert _page_login(client, email=user.email, password=PASSWORD, forwarded_for="").status_code == 302
