@@ -3,10 +3,7 @@ from django.contrib.auth.forms import AuthenticationForm
 
 from accounts import services
 from core.errors import ApplicationError
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+from core.http import client_ip
 
 
 class LoginForm(AuthenticationForm):

@@ -21,7 +21,7 @@ from django.utils.timesince import timesince
 from core.errors import ApplicationError
 from payments import escrow as escrow_services
 from payments import selectors, services
-from payments.forms import ReasonForm, RefundForm
+from payments.forms import FeePolicyAdminForm, ReasonForm, RefundForm
 from payments.models import Escrow, EscrowEvent, EscrowRefund, FeePolicy
 from processors.models import ProcessorTransaction
 
@@ -289,6 +289,7 @@ RATE_FIELDS = [
 class FeePolicyAdmin(admin.ModelAdmin):
     """The fee editor. Saving never changes a version's numbers: it publishes a new version."""
 
+    form = FeePolicyAdminForm
     list_display = ["currency", "version", "is_active", *RATE_FIELDS, "created_at", "created_by"]
     list_filter = ["currency", "is_active"]
     fields = ["currency", *RATE_FIELDS, "version", "is_active", "created_at", "created_by"]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
+
+from core.money import supported_currencies
+from payments.models import FeePolicy
 
 # The emulator's test payment methods (Stripe's own names), offered only when payments are emulated.
 TEST_CARDS = [
@@ -36,3 +41,64 @@ class RefundForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label="Reason", max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+def _currency_choices() -> list[tuple[str, str]]:
+    return [(code, code) for code in supported_currencies()]
+
+
+class FeePolicyAdminForm(forms.ModelForm):
+    """The back office's fee policy editor.
+
+    Says what is wrong with each figure in a sentence on its field, before the database
+    constraints behind them (``feepolicy_*``) would refuse it with their bare names.
+    """
+
+    currency = forms.ChoiceField(
+        choices=_currency_choices,
+        error_messages={"invalid_choice": "%(value)s is not a currency Holdfast uses. Choose one from the list."},
+    )
+
+    PERCENTS = {
+        "client_fee_percent": "The client's service fee",
+        "commission_percent": "The tasker's commission",
+    }
+    NON_NEGATIVE = {
+        "client_fee_fixed": "The fixed part of the service fee",
+        "client_fee_min": "The minimum service fee",
+        "commission_min": "The minimum commission",
+    }
+    # maximum field -> (minimum field, what they bound)
+    RANGES = {
+        "client_fee_max": ("client_fee_min", "service fee"),
+        "commission_max": ("commission_min", "commission"),
+    }
+
+    class Meta:
+        model = FeePolicy
+        fields = [
+            "currency",
+            "client_fee_percent",
+            "client_fee_fixed",
+            "client_fee_min",
+            "client_fee_max",
+            "commission_percent",
+            "commission_min",
+            "commission_max",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        for field, what in self.PERCENTS.items():
+            value = cleaned.get(field)
+            if value is not None and not Decimal(0) <= value <= Decimal(100):
+                self.add_error(field, f"{what} must be a percentage from 0 to 100.")
+        for field, what in self.NON_NEGATIVE.items():
+            value = cleaned.get(field)
+            if value is not None and value < 0:
+                self.add_error(field, f"{what} cannot be negative.")
+        for maximum_field, (minimum_field, what) in self.RANGES.items():
+            maximum, minimum = cleaned.get(maximum_field), cleaned.get(minimum_field)
+            if maximum is not None and minimum is not None and minimum >= 0 and maximum < minimum:
+                self.add_error(maximum_field, f"The maximum {what} cannot be less than the minimum ({minimum}).")
+        return cleaned

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -25,6 +26,21 @@ from config import embedded  # noqa: E402
 
 def manage(*args: str) -> None:
     subprocess.run([sys.executable, str(BASE_DIR / "manage.py"), *args], check=True, env=os.environ)
+
+
+def procfile_environment(*, data_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment honcho runs ``Procfile.dev``'s processes with.
+
+    ``HOLDFAST_DATA_DIR`` is the data directory as an absolute path, created if missing: beat
+    keeps its schedule there, wherever the directory is configured to be.
+    """
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        **environ,
+        "HOLDFAST_DATA_DIR": str(data_dir),
+        "PATH": f"{BIN}{os.pathsep}{environ.get('PATH', '')}",
+    }
 
 
 def _wait_until_up(url: str, timeout: float = 15.0) -> None:
@@ -77,7 +93,7 @@ def main() -> int:
         _wait_until_up(f"{os.environ['STRIPE_EMULATOR_URL']}/emulator/health")
         print(f"Stripe: emulator at {os.environ['STRIPE_EMULATOR_URL']} (set STRIPE_SECRET_KEY to use Stripe)")
 
-    os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ.update(procfile_environment(data_dir=embedded.DATA_DIR, environ=os.environ))
     try:
         manage("migrate", "--noinput")
         manage("holdfast_setup")

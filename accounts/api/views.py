@@ -1,13 +1,14 @@
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import services
 from accounts.api.serializers import MeOutputSerializer, ProfileUpdateInputSerializer, RegisterInputSerializer
+from core.http import client_ip
+from core.throttling import ScopedRateThrottle
 
 
 class AuthThrottleMixin:
@@ -28,7 +29,25 @@ class RegisterApi(AuthThrottleMixin, APIView):
 
 
 class TokenObtainApi(AuthThrottleMixin, TokenObtainPairView):
-    """Exchange email and password for an access and a refresh token."""
+    """Exchange email and password for an access and a refresh token.
+
+    The same per-email lockout and per-IP limit as the log-in page: failures here count
+    towards them, and while an email is paused even the right password is refused (429
+    ``too_many_login_attempts``).
+    """
+
+    def post(self, request, *args, **kwargs):
+        email = request.data.get("email")
+        email = email if isinstance(email, str) else ""
+        ip = client_ip(request)
+        services.login_throttle_check(email=email, ip=ip)
+        try:
+            response = super().post(request, *args, **kwargs)
+        except exceptions.AuthenticationFailed:
+            services.login_failure_record(email=email, ip=ip)
+            raise
+        services.login_success_record(email=email, ip=ip)
+        return response
 
 
 class TokenRefreshApi(AuthThrottleMixin, TokenRefreshView):

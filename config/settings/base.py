@@ -114,6 +114,11 @@ AUTH_PASSWORD_VALIDATORS = [
 # Failed log-ins allowed per email and per client IP within the window before a pause.
 LOGIN_FAILURE_LIMIT = env.int("HOLDFAST_LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_FAILURE_WINDOW = timedelta(minutes=15)
+# Reverse proxies in front of the app that append the client's address to X-Forwarded-For.
+# 0 (default): the header is ignored and the connection's address is the client's, so a
+# client cannot pick its own address to get round the per-IP limits. With N proxies, the
+# N-th address from the right (the one the outermost proxy of ours appended) is counted.
+NUM_PROXIES = env.int("HOLDFAST_NUM_PROXIES", default=0)
 
 # --- I18N / time ------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -161,9 +166,10 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "core.throttling.AnonRateThrottle",
+        "core.throttling.UserRateThrottle",
     ],
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("HOLDFAST_API_ANON_RATE", default="60/min"),
         "user": env("HOLDFAST_API_USER_RATE", default="600/min"),

@@ -66,9 +66,7 @@ def test_accepting_an_offer_creates_the_escrow_with_the_fee_snapshot():
     assert (escrow.client_total, escrow.tasker_net) == (Decimal("105.00"), Decimal("80.00"))
     assert escrow.task.status == Task.Status.ASSIGNED
     # A new policy version changes future escrows only.
-    fee_policy_publish(
-        currency="USD", actor=None, client_fee_percent=Decimal("10"), commission_percent=Decimal("10")
-    )
+    fee_policy_publish(currency="USD", actor=None, client_fee_percent=Decimal("10"), commission_percent=Decimal("10"))
     escrow.refresh_from_db()
     assert escrow.client_fee == Decimal("5.00")
     assert escrow_awaiting_payment(amount="100.00").client_fee == Decimal("10.00")
