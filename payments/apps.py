@@ -7,9 +7,16 @@ class PaymentsConfig(AppConfig):
 
     def ready(self) -> None:
         from payments import handlers  # noqa: F401  (registers the Stripe webhook handlers)
-        from payments.selectors import ESCROW_LEDGER_CHECK, ESCROW_LEDGER_CHECK_MESSAGE, ESCROW_LEDGER_CHECK_SQL
-        from wallets.selectors import ledger_check_register
+        from payments.selectors import (
+            ESCROW_LEDGER_CHECK,
+            ESCROW_LEDGER_CHECK_MESSAGE,
+            ESCROW_LEDGER_CHECK_SQL,
+            escrow_pending_for_tasker,
+        )
+        from wallets.selectors import ledger_check_register, wallet_pending_register
 
         ledger_check_register(
             name=ESCROW_LEDGER_CHECK, sql=ESCROW_LEDGER_CHECK_SQL, message=ESCROW_LEDGER_CHECK_MESSAGE
         )
+        # The wallet shows a tasker the net of the escrows they work on, not the client's total.
+        wallet_pending_register(name="payments.escrow", provider=escrow_pending_for_tasker)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.errors import ApplicationError, NotFound
+from payments.fees import release_split
 from payments.models import Escrow, EscrowEvent
 
 logger = logging.getLogger(__name__)
@@ -115,6 +116,25 @@ def escrow_awaiting_confirmation(*, escrow: Escrow) -> bool:
         logger.info("Could not read PaymentIntent %s: %s", escrow.payment_intent_id, exc)
         return False
     return intent.status in ("succeeded", "processing")
+
+
+def escrow_pending_for_tasker(user: User) -> dict[str, Decimal]:
+    """Per currency, what ``user`` would receive as tasker if each escrow holding money released now.
+
+    That is each escrow's net after any refund (``payments.fees.release_split``, as the release
+    computes it), not what the escrow holds: the client's service fee and the commission are not
+    the tasker's. Registered with the wallet balances in ``PaymentsConfig.ready()``.
+    """
+    pending: dict[str, Decimal] = {}
+    held = Escrow.objects.filter(
+        tasker=user, status__in=(Escrow.Status.FUNDED, Escrow.Status.DISPUTED), funded_at__isnull=False
+    )
+    for escrow in held.only(
+        "currency", "amount", "client_fee", "commission", "tasker_net", "client_total", "refunded_amount"
+    ):
+        split = release_split(breakdown=escrow.breakdown, refunded=escrow.refunded_amount)
+        pending[escrow.currency] = pending.get(escrow.currency, Decimal("0.00")) + split.tasker_net
+    return pending
 
 
 # --- back office ---------------------------------------------------------------------------------

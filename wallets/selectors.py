@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -24,7 +24,7 @@ class WalletBalance:
     currency: str
     available: Decimal  # in the user's wallet, can be paid out
     held_in_escrow: Decimal  # paid in by the user as a client, not yet released or refunded
-    pending_as_tasker: Decimal  # in escrows where the user is the tasker, not yet released
+    pending_as_tasker: Decimal  # what the user would receive as tasker from escrows not yet released (net)
 
 
 @dataclass(frozen=True)
@@ -62,16 +62,44 @@ def wallet_account_find(*, user: User, currency: str) -> LedgerAccount | None:
     return LedgerAccount.objects.filter(kind=LedgerAccount.Kind.USER_WALLET, user=user, currency=currency).first()
 
 
+# What a tasker will receive from the escrows they work on, per currency. An escrow account holds
+# the client's total (service fee included); the tasker's part of it depends on the fee rules of
+# the app that owns the escrow, which wallets does not import. That app registers a provider in
+# ``AppConfig.ready()`` (payments: the net each held escrow would pay on release).
+PendingProvider = Callable[[User], Mapping[str, Decimal]]
+_PENDING_AS_TASKER_PROVIDERS: dict[str, PendingProvider] = {}
+
+
+def wallet_pending_register(*, name: str, provider: PendingProvider) -> None:
+    """Add a source of money pending for a tasker: ``provider(user)`` -> ``{currency: amount}``.
+
+    Registering a name again replaces it, so a repeated ``ready()`` is harmless. Without any
+    provider nothing is shown as pending: the escrow accounts' balances are the client's money,
+    fees included, not what the tasker will get.
+    """
+    _PENDING_AS_TASKER_PROVIDERS[name] = provider
+
+
+def _pending_as_tasker(user: User) -> dict[str, Decimal]:
+    pending: dict[str, Decimal] = {}
+    for provider in _PENDING_AS_TASKER_PROVIDERS.values():
+        for currency, amount in provider(user).items():
+            pending[currency] = pending.get(currency, ZERO) + amount
+    return pending
+
+
 def wallet_balances(*, user: User) -> list[WalletBalance]:
-    """One row per currency the user has money or history in (the default currency at least)."""
+    """One row per currency the user has money or history in (the default currency at least).
+
+    ``pending_as_tasker`` is what the registered providers say the tasker would receive (net of
+    commission, after any refund), not the escrows' balances.
+    """
     available = dict(
         LedgerAccount.objects.filter(kind=LedgerAccount.Kind.USER_WALLET, user=user).values_list("currency", "balance")
     )
     escrows = LedgerAccount.objects.filter(kind=LedgerAccount.Kind.ESCROW)
     held = dict(escrows.filter(client=user).values("currency").annotate(t=Sum("balance")).values_list("currency", "t"))
-    pending = dict(
-        escrows.filter(tasker=user).values("currency").annotate(t=Sum("balance")).values_list("currency", "t")
-    )
+    pending = _pending_as_tasker(user)
     order = {code: i for i, code in enumerate(supported_currencies())}
     currencies = sorted(
         {settings.DEFAULT_CURRENCY, *available, *held, *pending}, key=lambda c: (order.get(c, len(order)), c)
