@@ -93,8 +93,27 @@ def escrow_breakdown_for(*, escrow: Escrow, role: str) -> list[BreakdownLine]:
     ]
 
 
-def escrow_timeline(*, escrow: Escrow) -> QuerySet[EscrowEvent]:
-    return escrow.events.select_related("actor").order_by("created_at", "id")
+# The client's card is the client's business: its declines (with their reasons and charge ids),
+# its 3-D Secure checks and payments handed back to it are shown to the client and to staff,
+# never to the tasker. Notes for Support are for staff alone.
+CLIENT_ONLY_EVENTS = frozenset(
+    {
+        EscrowEvent.Kind.PAYMENT_FAILED,
+        EscrowEvent.Kind.PAYMENT_ACTION_REQUIRED,
+        EscrowEvent.Kind.PAYMENT_RETURNED,
+    }
+)
+STAFF_ONLY_EVENTS = frozenset({EscrowEvent.Kind.NEEDS_ATTENTION})
+
+
+def escrow_timeline(*, escrow: Escrow, role: str | None = None) -> QuerySet[EscrowEvent]:
+    """The escrow's events, oldest first, as ``role`` may see them (``None``: staff, everything)."""
+    events = escrow.events.select_related("actor").order_by("created_at", "id")
+    if role == CLIENT:
+        events = events.exclude(kind__in=STAFF_ONLY_EVENTS)
+    elif role is not None:
+        events = events.exclude(kind__in=CLIENT_ONLY_EVENTS | STAFF_ONLY_EVENTS)
+    return events
 
 
 def escrow_awaiting_confirmation(*, escrow: Escrow) -> bool:
@@ -168,10 +187,10 @@ def escrow_panel(*, escrow: Escrow, user: User) -> dict:
         "escrow": escrow,
         "escrow_role": role,
         "escrow_lines": escrow_breakdown_for(escrow=escrow, role=role),
-        "escrow_events": list(escrow_timeline(escrow=escrow)),
+        "escrow_events": list(escrow_timeline(escrow=escrow, role=role)),
         "escrow_awaiting_confirmation": awaiting_confirmation,
-        # Once Stripe has the money, an earlier decline is no longer news.
-        "escrow_payment_error": "" if awaiting_confirmation else escrow.last_payment_error,
+        # Once Stripe has the money, an earlier decline is no longer news; and it is the client's card.
+        "escrow_payment_error": "" if awaiting_confirmation or role != CLIENT else escrow.last_payment_error,
         "escrow_is_held": escrow.status in (Escrow.Status.FUNDED, Escrow.Status.DISPUTED),
     }
 
