@@ -11,12 +11,15 @@ class PaymentsConfig(AppConfig):
             ESCROW_LEDGER_CHECK,
             ESCROW_LEDGER_CHECK_MESSAGE,
             ESCROW_LEDGER_CHECK_SQL,
+            escrow_payments_for_client,
             escrow_pending_for_tasker,
         )
-        from wallets.selectors import ledger_check_register, wallet_pending_register
+        from wallets.selectors import ledger_check_register, wallet_payments_register, wallet_pending_register
 
         ledger_check_register(
             name=ESCROW_LEDGER_CHECK, sql=ESCROW_LEDGER_CHECK_SQL, message=ESCROW_LEDGER_CHECK_MESSAGE
         )
         # The wallet shows a tasker the net of the escrows they work on, not the client's total.
         wallet_pending_register(name="payments.escrow", provider=escrow_pending_for_tasker)
+        # A client's card payments go into escrows; the wallet page lists them.
+        wallet_payments_register(name="payments.escrow", provider=escrow_payments_for_client)

@@ -20,6 +20,7 @@ from accounts.models import User
 from core.errors import ApplicationError, NotFound
 from payments.fees import release_split
 from payments.models import Escrow, EscrowEvent
+from wallets.selectors import PaymentRow
 
 logger = logging.getLogger(__name__)
 
@@ -154,6 +155,27 @@ def escrow_pending_for_tasker(user: User) -> dict[str, Decimal]:
         split = release_split(breakdown=escrow.breakdown, refunded=escrow.refunded_amount)
         pending[escrow.currency] = pending.get(escrow.currency, Decimal("0.00")) + split.tasker_net
     return pending
+
+
+def escrow_payments_for_client(user: User, limit: int) -> list[PaymentRow]:
+    """The client's latest escrows as payments (total charged, status, task), for the wallet page.
+
+    Registered with the wallet in ``PaymentsConfig.ready()``: card payments go into escrows, not
+    through the wallet, so this is where a paying client finds them.
+    """
+    escrows = Escrow.objects.filter(client=user).select_related("task").order_by("-created_at", "-id")[:limit]
+    return [
+        PaymentRow(
+            title=escrow.task.title,
+            url=escrow.task.get_absolute_url(),
+            created_at=escrow.created_at,
+            currency=escrow.currency,
+            amount=escrow.client_total,
+            status=escrow.status,
+            status_label=escrow.get_status_display(),
+        )
+        for escrow in escrows
+    ]
 
 
 # --- back office ---------------------------------------------------------------------------------

@@ -88,6 +88,37 @@ def _pending_as_tasker(user: User) -> dict[str, Decimal]:
     return pending
 
 
+@dataclass(frozen=True)
+class PaymentRow:
+    """A payment the user made that sits outside their wallet (a card payment into an escrow)."""
+
+    title: str  # what it paid for, as the user knows it (the task's title)
+    url: str
+    created_at: dt.datetime
+    currency: str
+    amount: Decimal
+    status: str
+    status_label: str
+
+
+# Where a user's card payments are: they go into escrows, not through the wallet, so the
+# statement alone would show a paying client nothing. The app that takes payments registers a
+# provider ``provider(user, limit)`` -> newest ``PaymentRow``s first.
+PaymentsProvider = Callable[[User, int], list[PaymentRow]]
+_PAYMENTS_PROVIDERS: dict[str, PaymentsProvider] = {}
+
+
+def wallet_payments_register(*, name: str, provider: PaymentsProvider) -> None:
+    """Add a source of the user's payments shown next to the wallet. Registering a name again replaces it."""
+    _PAYMENTS_PROVIDERS[name] = provider
+
+
+def wallet_payments(*, user: User, limit: int = 10) -> list[PaymentRow]:
+    """The user's latest payments from every registered provider, newest first."""
+    rows = [row for provider in _PAYMENTS_PROVIDERS.values() for row in provider(user, limit)]
+    return sorted(rows, key=lambda row: row.created_at, reverse=True)[:limit]
+
+
 def wallet_balances(*, user: User) -> list[WalletBalance]:
     """One row per currency the user has money or history in (the default currency at least).
 
