@@ -117,25 +117,61 @@ def escrow_timeline(*, escrow: Escrow, role: str | None = None) -> QuerySet[Escr
     return events
 
 
-def escrow_awaiting_confirmation(*, escrow: Escrow) -> bool:
-    """True while Stripe says the card payment went through but its webhook has not funded the escrow yet.
+@dataclass(frozen=True)
+class LivePayment:
+    """What Stripe says about the escrow's card payment while the escrow still awaits it."""
+
+    awaiting_confirmation: bool = False  # the payment went through; its webhook has not funded yet
+    error: str = ""  # why the last attempt failed, when Stripe knows before its webhook arrived
+
+
+def escrow_payment_live(*, escrow: Escrow) -> LivePayment:
+    """Read the escrow's PaymentIntent from Stripe, only while an attempt awaits its outcome.
 
     Asks Stripe only in that narrow window (awaiting payment, an attempt made), so ordinary page
-    views never call out. If Stripe cannot be reached the answer is "no": the page then shows
-    the plain status, which is still true.
+    views never call out. It answers what the webhook will record a moment later: that the
+    payment went through, or why it failed (a failed 3-D Secure check, whose client is sent
+    straight back here by the bank's page). If Stripe cannot be reached the answer is "nothing
+    new": the page then shows the stored status, which is still true.
     """
     if escrow.status != Escrow.Status.AWAITING_PAYMENT or not escrow.payment_intent_id:
-        return False
+        return LivePayment()
     if not escrow.payment_attempts:
-        return False
+        return LivePayment()
     from payments import stripe_gateway
 
     try:
         intent = stripe_gateway.payment_intent_retrieve(escrow.payment_intent_id)
     except ApplicationError as exc:
         logger.info("Could not read PaymentIntent %s: %s", escrow.payment_intent_id, exc)
-        return False
-    return intent.status in ("succeeded", "processing")
+        return LivePayment()
+    if intent.status in ("succeeded", "processing"):
+        return LivePayment(awaiting_confirmation=True)
+    error = intent.last_payment_error if intent.status == "requires_payment_method" else None
+    if error:
+        code = error.get("decline_code") or error.get("code") or ""
+        return LivePayment(error=stripe_gateway.decline_message(code, error.get("message")))
+    return LivePayment()
+
+
+def escrow_awaiting_confirmation(*, escrow: Escrow) -> bool:
+    """True while Stripe says the card payment went through but its webhook has not funded the escrow yet."""
+    return escrow_payment_live(escrow=escrow).awaiting_confirmation
+
+
+def _timeline_for_display(events: list[EscrowEvent]) -> list[EscrowEvent]:
+    """One "card authentication required" per 3-D Secure check: a repeated request for the same
+    check (a form sent twice, a retry before the bank answered) is not news."""
+    shown: list[EscrowEvent] = []
+    for event in events:
+        if (
+            event.kind == EscrowEvent.Kind.PAYMENT_ACTION_REQUIRED
+            and shown
+            and shown[-1].kind == EscrowEvent.Kind.PAYMENT_ACTION_REQUIRED
+        ):
+            continue
+        shown.append(event)
+    return shown
 
 
 def escrow_pending_for_tasker(user: User) -> dict[str, Decimal]:
@@ -202,17 +238,29 @@ def escrow_is_stale(*, escrow: Escrow, now: datetime | None = None) -> bool:
 
 
 def escrow_panel(*, escrow: Escrow, user: User) -> dict:
-    """Everything the escrow panel shows to one party (the task page and the escrow page share it)."""
+    """Everything the escrow panel shows to one party (the task page and the escrow page share it).
+
+    The reason of the last failed payment is the client's alone, said once (``escrow_payment_error``);
+    the timeline entry of that same failure then carries no second copy of it.
+    """
     role = escrow_role(escrow=escrow, user=user)
-    awaiting_confirmation = role == CLIENT and escrow_awaiting_confirmation(escrow=escrow)
+    live = escrow_payment_live(escrow=escrow) if role == CLIENT else LivePayment()
+    events = _timeline_for_display(list(escrow_timeline(escrow=escrow, role=role)))
+    payment_error = ""
+    if role == CLIENT and not live.awaiting_confirmation and escrow.status == Escrow.Status.AWAITING_PAYMENT:
+        # Once Stripe has the money, an earlier decline is no longer news.
+        payment_error = live.error or escrow.last_payment_error
+    failures = [event for event in events if event.kind == EscrowEvent.Kind.PAYMENT_FAILED]
     return {
         "escrow": escrow,
         "escrow_role": role,
         "escrow_lines": escrow_breakdown_for(escrow=escrow, role=role),
-        "escrow_events": list(escrow_timeline(escrow=escrow, role=role)),
-        "escrow_awaiting_confirmation": awaiting_confirmation,
-        # Once Stripe has the money, an earlier decline is no longer news; and it is the client's card.
-        "escrow_payment_error": "" if awaiting_confirmation or role != CLIENT else escrow.last_payment_error,
+        "escrow_events": events,
+        "escrow_awaiting_confirmation": live.awaiting_confirmation,
+        "escrow_payment_error": payment_error,
+        "escrow_current_failure_id": (
+            failures[-1].pk if payment_error and failures and failures[-1].reason.startswith(payment_error) else None
+        ),
         "escrow_is_held": escrow.status in (Escrow.Status.FUNDED, Escrow.Status.DISPUTED),
     }
 
