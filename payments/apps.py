@@ -13,8 +13,14 @@ class PaymentsConfig(AppConfig):
             ESCROW_LEDGER_CHECK_SQL,
             escrow_payments_for_client,
             escrow_pending_for_tasker,
+            escrow_references_describe,
         )
-        from wallets.selectors import ledger_check_register, wallet_payments_register, wallet_pending_register
+        from wallets.selectors import (
+            ledger_check_register,
+            statement_reference_register,
+            wallet_payments_register,
+            wallet_pending_register,
+        )
 
         ledger_check_register(
             name=ESCROW_LEDGER_CHECK, sql=ESCROW_LEDGER_CHECK_SQL, message=ESCROW_LEDGER_CHECK_MESSAGE
@@ -23,3 +29,5 @@ class PaymentsConfig(AppConfig):
         wallet_pending_register(name="payments.escrow", provider=escrow_pending_for_tasker)
         # A client's card payments go into escrows; the wallet page lists them.
         wallet_payments_register(name="payments.escrow", provider=escrow_payments_for_client)
+        # Statements name an escrow's entries by its task ("Mount a TV"), not "payments.escrow:1".
+        statement_reference_register(model="payments.escrow", describe=escrow_references_describe)

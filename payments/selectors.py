@@ -79,18 +79,28 @@ def escrow_breakdown_for(*, escrow: Escrow, role: str) -> list[BreakdownLine]:
     """The money lines a party is shown: the client what they pay, the tasker what they receive.
 
     Each side sees only its own fee: the client's service fee is none of the tasker's business,
-    and the commission none of the client's.
+    and the commission none of the client's. The totals' wording follows the escrow: "to pay"
+    until paid, "paid" / "received" once it is.
     """
+    paid = escrow.funded_at is not None
     if role == CLIENT:
+        total = (
+            "Total paid" if paid else ("Total to pay" if escrow.status == Escrow.Status.AWAITING_PAYMENT else "Total")
+        )
         return [
             BreakdownLine("amount", "Agreed amount", escrow.amount),
             BreakdownLine("client_fee", "Service fee", escrow.client_fee),
-            BreakdownLine("client_total", "Total to pay", escrow.client_total, is_total=True),
+            BreakdownLine("client_total", total, escrow.client_total, is_total=True),
         ]
     return [
         BreakdownLine("amount", "Agreed amount", escrow.amount),
         BreakdownLine("commission", "Holdfast commission", -escrow.commission),
-        BreakdownLine("tasker_net", "You receive", escrow.tasker_net, is_total=True),
+        BreakdownLine(
+            "tasker_net",
+            "You received" if escrow.status == Escrow.Status.RELEASED else "You receive",
+            escrow.tasker_net,
+            is_total=True,
+        ),
     ]
 
 
@@ -212,6 +222,15 @@ def escrow_payments_for_client(user: User, limit: int) -> list[PaymentRow]:
         )
         for escrow in escrows
     ]
+
+
+def escrow_references_describe(ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Ledger entries about escrows, as people know them: the task's title, linking to the task.
+
+    Registered with the wallet statement in ``PaymentsConfig.ready()``.
+    """
+    escrows = Escrow.objects.filter(pk__in=[int(i) for i in ids if str(i).isdigit()]).select_related("task")
+    return {str(escrow.pk): (escrow.task.title, escrow.task.get_absolute_url()) for escrow in escrows}
 
 
 # --- back office ---------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ class StatementRow:
     currency: str
     amount: Decimal
     balance_after: Decimal
+    reference_label: str = ""  # what the entry was for, as people know it (a task's title)
+    reference_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,36 @@ def wallet_statement(
     )
 
 
+# How entries' references are shown to people. An entry refers to a domain object of a higher
+# app (an escrow), which wallets does not import: that app registers, per model ("payments.escrow"),
+# ``describe(ids)`` -> ``{id: (label, url)}`` for a page of references in one query.
+ReferenceDescriber = Callable[[list[str]], Mapping[str, tuple[str, str]]]
+_REFERENCE_DESCRIBERS: dict[str, ReferenceDescriber] = {}
+
+
+def statement_reference_register(*, model: str, describe: ReferenceDescriber) -> None:
+    """Show entries referring to ``model`` (``app_label.model``) with ``describe``'s label and link."""
+    _REFERENCE_DESCRIBERS[model.lower()] = describe
+
+
+def _reference_descriptions(postings: list[Posting]) -> dict[tuple[int, str], tuple[str, str]]:
+    from django.contrib.contenttypes.models import ContentType
+
+    wanted: dict[int, set[str]] = {}
+    for posting in postings:
+        entry = posting.entry
+        if entry.reference_type_id and entry.reference_id:
+            wanted.setdefault(entry.reference_type_id, set()).add(entry.reference_id)
+    described: dict[tuple[int, str], tuple[str, str]] = {}
+    for type_id, ids in wanted.items():
+        describe = _REFERENCE_DESCRIBERS.get(ContentType.objects.get_for_id(type_id).model_class()._meta.label_lower)
+        if describe is None:
+            continue
+        for object_id, label_and_url in describe(sorted(ids)).items():
+            described[(type_id, object_id)] = label_and_url
+    return described
+
+
 def statement_rows(*, account: LedgerAccount, postings: Iterable[Posting]) -> list[StatementRow]:
     """Rows with the running balance after each posting (postings given newest first).
 
@@ -192,8 +224,12 @@ def statement_rows(*, account: LedgerAccount, postings: Iterable[Posting]) -> li
             Posting.objects.filter(account_id=account.pk, id__lte=postings[0].pk).aggregate(t=Sum("amount"))["t"]
             or ZERO
         )
+    described = _reference_descriptions(postings)
     rows = []
     for posting in postings:
+        label, url = described.get(
+            (posting.entry.reference_type_id, posting.entry.reference_id), (posting.entry.reference, "")
+        )
         if running is not None:
             balance_after = running
             running -= posting.amount
@@ -211,6 +247,8 @@ def statement_rows(*, account: LedgerAccount, postings: Iterable[Posting]) -> li
                 currency=posting.currency,
                 amount=posting.amount,
                 balance_after=balance_after,
+                reference_label=label,
+                reference_url=url,
             )
         )
     return rows
