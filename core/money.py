@@ -101,3 +101,20 @@ def parse_amount(value: object, currency: str, *, field: str = "amount") -> Deci
 
 def money(amount: Decimal | int | str, currency: str) -> Money:
     return Money(quantize(amount, currency), currency.upper())
+
+
+def format_money(amount: Decimal | Money | int | str | None, currency: str | None = None) -> str:
+    """The one way amounts are shown to people: "1,234.50 USD" (grouped, the currency's minor unit).
+
+    Not localised on purpose: one format across pages, emails and the back office, and the
+    currency code is never ambiguous the way "$" is.
+    """
+    if amount is None or amount == "":
+        return ""
+    if isinstance(amount, Money):
+        currency, amount = str(amount.currency), amount.amount
+    code = (currency or "").upper()
+    places = decimal_places(code) if code else 2
+    value = Decimal(amount)
+    text = f"{value:,.{places}f}"
+    return f"{text} {code}" if code else text

@@ -31,6 +31,14 @@ class TaskForm(forms.Form):
     budget_amount = forms.CharField(label="Budget", max_length=20, widget=AmountInput())
     budget_currency = forms.ChoiceField(label="Currency", choices=_currency_choices)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The escrow limits: a budget outside them could never be paid.
+        self.fields["budget_amount"].help_text = (
+            f"Between {settings.ESCROW_MIN_AMOUNT:,} and {settings.ESCROW_MAX_AMOUNT:,}, the amounts Holdfast can hold "
+            "in escrow."
+        )
+
 
 class OfferForm(forms.Form):
     amount = forms.CharField(label="Your price", max_length=20, widget=AmountInput())

@@ -7,6 +7,8 @@ from django.db import models
 from django.urls import reverse
 from djmoney.models.fields import MoneyField
 
+from core.money import format_money
+
 
 def _currency_choices() -> list[tuple[str, str]]:
     return [(code.upper(), code.upper()) for code in settings.HOLDFAST_CURRENCIES]
@@ -134,7 +136,8 @@ class Offer(models.Model):
         indexes = [models.Index(fields=["tasker", "-created_at"], name="offer_tasker_idx")]
 
     def __str__(self) -> str:
-        return f"{self.amount} on {self.task_id} by {self.tasker_id}"
+        # Read in the back office: who offered what on which task, in the pages' money format.
+        return f"{format_money(self.amount)} by {self.tasker.get_short_name()} on “{self.task.title}”"
 
     @property
     def is_live(self) -> bool:

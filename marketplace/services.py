@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Model
@@ -188,12 +189,31 @@ def task_post(
     category = _clean_category(category)
     currency = validate_currency(budget_currency, field="budget_currency")
     amount = parse_amount(budget_amount, currency, field="budget_amount")
+    _budget_check(amount=amount, currency=currency)
 
     task = Task(client=client, title=title, description=description, category=category, budget=money(amount, currency))
     _full_clean(task, code="task_invalid", exclude=["accepted_offer"])
     task.save()
     _event_record(task=task, actor=client, from_status="", to_status=Task.Status.OPEN, reason="Task posted")
     return task
+
+
+def _budget_check(*, amount: Decimal, currency: str) -> None:
+    """A budget follows the escrow limits, as offers do: one rule for what can be agreed."""
+    try:
+        escrow_amount_check(amount=amount, currency=currency)
+    except ValidationError as exc:
+        if exc.code == "amount_below_minimum":
+            message = f"The budget must be at least {settings.ESCROW_MIN_AMOUNT} {currency}, the smallest escrow."
+        elif exc.code == "amount_above_maximum":
+            message = f"The budget can be at most {settings.ESCROW_MAX_AMOUNT} {currency}, the largest escrow."
+        else:
+            raise
+        raise ValidationError(
+            message,
+            code=exc.code,
+            details={**exc.details, "field": "budget_amount"},
+        ) from exc
 
 
 @transaction.atomic
@@ -230,6 +250,7 @@ def task_update(
         amount = parse_amount(
             budget_amount if budget_amount is not None else task.budget.amount, currency, field="budget_amount"
         )
+        _budget_check(amount=amount, currency=currency)
         if currency != task.currency and task.offers.filter(status=Offer.Status.PENDING).exists():
             raise Conflict(
                 "The currency cannot change while offers are pending: they were made in "

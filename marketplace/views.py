@@ -7,6 +7,7 @@ rendered again with the message), never as a server error.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,10 +17,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.errors import ApplicationError, NotFound
+from core.money import decimal_places
 from marketplace import selectors, services
 from marketplace.forms import CancelForm, OfferForm, RequestChangesForm, TaskFilterForm, TaskForm
 from marketplace.models import Offer, Task
 from payments import selectors as payment_selectors
+from payments.fees import FeeBreakdown, fee_breakdown
+from payments.services import fee_policy_active
 
 PAGE_SIZE = 12
 
@@ -72,6 +76,16 @@ def task_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _fee_preview(task: Task, amount: Decimal) -> FeeBreakdown:
+    """What accepting ``amount`` would cost the client and pay the tasker, with today's fee policy.
+
+    The escrow is priced with the policy active when the offer is accepted, so this is a preview;
+    each party is shown only its own side of it.
+    """
+    policy = fee_policy_active(currency=task.currency)
+    return fee_breakdown(amount=amount, currency=task.currency, rules=policy.rules)
+
+
 def _detail_context(
     request: HttpRequest,
     task: Task,
@@ -93,6 +107,20 @@ def _detail_context(
     escrow = payment_selectors.escrow_current_for_task(task=task, user=user)
     escrow_context = payment_selectors.escrow_panel(escrow=escrow, user=user) if escrow else {"escrow": None}
     delivered = task.status == Task.Status.DELIVERED
+    can_bid = task.status == Task.Status.OPEN and not is_client and is_tasker and my_live_offer is None
+    bidding = can_bid or (offer_form is not None and offer_form.is_bound)
+    if is_client and task.status == Task.Status.OPEN:
+        for offer in offers:
+            # The client's side only: the service fee on top and the total to pay.
+            offer.fees = _fee_preview(task, offer.amount.amount) if offer.status == Offer.Status.PENDING else None
+    commission_rules = None
+    budget_fees = None
+    if bidding:
+        # The tasker's side only: the commission and what they would receive, for the task's
+        # budget (shown without JavaScript) and as the rules static/js/fee_preview.js applies to
+        # the amount being typed.
+        budget_fees = _fee_preview(task, task.budget.amount)
+        commission_rules = fee_policy_active(currency=task.currency).rules
     return {
         **escrow_context,
         "task": task,
@@ -102,7 +130,10 @@ def _detail_context(
         "is_assigned_tasker": is_assigned_tasker,
         "is_tasker": is_tasker,
         "my_live_offer": my_live_offer,
-        "can_bid": task.status == Task.Status.OPEN and not is_client and is_tasker and my_live_offer is None,
+        "can_bid": can_bid,
+        "budget_fees": budget_fees,
+        "commission_rules": commission_rules,
+        "currency_places": decimal_places(task.currency),
         "can_edit": is_client and task.status == Task.Status.OPEN,
         # Before delivery only: once delivered the client approves, asks for changes or disputes.
         "can_cancel": is_client and task.status in (Task.Status.OPEN, Task.Status.ASSIGNED, Task.Status.IN_PROGRESS),

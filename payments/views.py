@@ -92,8 +92,10 @@ def checkout_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     except NotFound:
         raise Http404("Escrow not found")
     except ApplicationError as exc:
-        # A decline is also recorded on the escrow, so the checkout page shows it with a retry.
-        messages.error(request, exc.message)
+        # A decline is recorded on the escrow and the checkout page shows it once, next to the
+        # retry; anything else (the service did not answer…) is said here.
+        if exc.code != "card_declined":
+            messages.error(request, exc.message)
         return redirect("payments:checkout", pk=escrow.pk)
     if attempt.status == "requires_action":
         return redirect(attempt.redirect_url)

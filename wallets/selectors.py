@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -24,7 +24,7 @@ class WalletBalance:
     currency: str
     available: Decimal  # in the user's wallet, can be paid out
     held_in_escrow: Decimal  # paid in by the user as a client, not yet released or refunded
-    pending_as_tasker: Decimal  # in escrows where the user is the tasker, not yet released
+    pending_as_tasker: Decimal  # what the user would receive as tasker from escrows not yet released (net)
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class StatementRow:
     currency: str
     amount: Decimal
     balance_after: Decimal
+    reference_label: str = ""  # what the entry was for, as people know it (a task's title)
+    reference_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,16 +64,75 @@ def wallet_account_find(*, user: User, currency: str) -> LedgerAccount | None:
     return LedgerAccount.objects.filter(kind=LedgerAccount.Kind.USER_WALLET, user=user, currency=currency).first()
 
 
+# What a tasker will receive from the escrows they work on, per currency. An escrow account holds
+# the client's total (service fee included); the tasker's part of it depends on the fee rules of
+# the app that owns the escrow, which wallets does not import. That app registers a provider in
+# ``AppConfig.ready()`` (payments: the net each held escrow would pay on release).
+PendingProvider = Callable[[User], Mapping[str, Decimal]]
+_PENDING_AS_TASKER_PROVIDERS: dict[str, PendingProvider] = {}
+
+
+def wallet_pending_register(*, name: str, provider: PendingProvider) -> None:
+    """Add a source of money pending for a tasker: ``provider(user)`` -> ``{currency: amount}``.
+
+    Registering a name again replaces it, so a repeated ``ready()`` is harmless. Without any
+    provider nothing is shown as pending: the escrow accounts' balances are the client's money,
+    fees included, not what the tasker will get.
+    """
+    _PENDING_AS_TASKER_PROVIDERS[name] = provider
+
+
+def _pending_as_tasker(user: User) -> dict[str, Decimal]:
+    pending: dict[str, Decimal] = {}
+    for provider in _PENDING_AS_TASKER_PROVIDERS.values():
+        for currency, amount in provider(user).items():
+            pending[currency] = pending.get(currency, ZERO) + amount
+    return pending
+
+
+@dataclass(frozen=True)
+class PaymentRow:
+    """A payment the user made that sits outside their wallet (a card payment into an escrow)."""
+
+    title: str  # what it paid for, as the user knows it (the task's title)
+    url: str
+    created_at: dt.datetime
+    currency: str
+    amount: Decimal
+    status: str
+    status_label: str
+
+
+# Where a user's card payments are: they go into escrows, not through the wallet, so the
+# statement alone would show a paying client nothing. The app that takes payments registers a
+# provider ``provider(user, limit)`` -> newest ``PaymentRow``s first.
+PaymentsProvider = Callable[[User, int], list[PaymentRow]]
+_PAYMENTS_PROVIDERS: dict[str, PaymentsProvider] = {}
+
+
+def wallet_payments_register(*, name: str, provider: PaymentsProvider) -> None:
+    """Add a source of the user's payments shown next to the wallet. Registering a name again replaces it."""
+    _PAYMENTS_PROVIDERS[name] = provider
+
+
+def wallet_payments(*, user: User, limit: int = 10) -> list[PaymentRow]:
+    """The user's latest payments from every registered provider, newest first."""
+    rows = [row for provider in _PAYMENTS_PROVIDERS.values() for row in provider(user, limit)]
+    return sorted(rows, key=lambda row: row.created_at, reverse=True)[:limit]
+
+
 def wallet_balances(*, user: User) -> list[WalletBalance]:
-    """One row per currency the user has money or history in (the default currency at least)."""
+    """One row per currency the user has money or history in (the default currency at least).
+
+    ``pending_as_tasker`` is what the registered providers say the tasker would receive (net of
+    commission, after any refund), not the escrows' balances.
+    """
     available = dict(
         LedgerAccount.objects.filter(kind=LedgerAccount.Kind.USER_WALLET, user=user).values_list("currency", "balance")
     )
     escrows = LedgerAccount.objects.filter(kind=LedgerAccount.Kind.ESCROW)
     held = dict(escrows.filter(client=user).values("currency").annotate(t=Sum("balance")).values_list("currency", "t"))
-    pending = dict(
-        escrows.filter(tasker=user).values("currency").annotate(t=Sum("balance")).values_list("currency", "t")
-    )
+    pending = _pending_as_tasker(user)
     order = {code: i for i, code in enumerate(supported_currencies())}
     currencies = sorted(
         {settings.DEFAULT_CURRENCY, *available, *held, *pending}, key=lambda c: (order.get(c, len(order)), c)
@@ -120,6 +181,36 @@ def wallet_statement(
     )
 
 
+# How entries' references are shown to people. An entry refers to a domain object of a higher
+# app (an escrow), which wallets does not import: that app registers, per model ("payments.escrow"),
+# ``describe(ids)`` -> ``{id: (label, url)}`` for a page of references in one query.
+ReferenceDescriber = Callable[[list[str]], Mapping[str, tuple[str, str]]]
+_REFERENCE_DESCRIBERS: dict[str, ReferenceDescriber] = {}
+
+
+def statement_reference_register(*, model: str, describe: ReferenceDescriber) -> None:
+    """Show entries referring to ``model`` (``app_label.model``) with ``describe``'s label and link."""
+    _REFERENCE_DESCRIBERS[model.lower()] = describe
+
+
+def _reference_descriptions(postings: list[Posting]) -> dict[tuple[int, str], tuple[str, str]]:
+    from django.contrib.contenttypes.models import ContentType
+
+    wanted: dict[int, set[str]] = {}
+    for posting in postings:
+        entry = posting.entry
+        if entry.reference_type_id and entry.reference_id:
+            wanted.setdefault(entry.reference_type_id, set()).add(entry.reference_id)
+    described: dict[tuple[int, str], tuple[str, str]] = {}
+    for type_id, ids in wanted.items():
+        describe = _REFERENCE_DESCRIBERS.get(ContentType.objects.get_for_id(type_id).model_class()._meta.label_lower)
+        if describe is None:
+            continue
+        for object_id, label_and_url in describe(sorted(ids)).items():
+            described[(type_id, object_id)] = label_and_url
+    return described
+
+
 def statement_rows(*, account: LedgerAccount, postings: Iterable[Posting]) -> list[StatementRow]:
     """Rows with the running balance after each posting (postings given newest first).
 
@@ -133,8 +224,12 @@ def statement_rows(*, account: LedgerAccount, postings: Iterable[Posting]) -> li
             Posting.objects.filter(account_id=account.pk, id__lte=postings[0].pk).aggregate(t=Sum("amount"))["t"]
             or ZERO
         )
+    described = _reference_descriptions(postings)
     rows = []
     for posting in postings:
+        label, url = described.get(
+            (posting.entry.reference_type_id, posting.entry.reference_id), (posting.entry.reference, "")
+        )
         if running is not None:
             balance_after = running
             running -= posting.amount
@@ -152,6 +247,8 @@ def statement_rows(*, account: LedgerAccount, postings: Iterable[Posting]) -> li
                 currency=posting.currency,
                 amount=posting.amount,
                 balance_after=balance_after,
+                reference_label=label,
+                reference_url=url,
             )
         )
     return rows

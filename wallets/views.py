@@ -15,6 +15,7 @@ from wallets import selectors
 from wallets.forms import StatementFilterForm
 
 STATEMENT_PAGE_SIZE = 25
+PAYMENTS_SHOWN = 10
 
 
 class _Echo:
@@ -47,6 +48,7 @@ def wallet(request):
         "wallets/wallet.html",
         {
             "balances": selectors.wallet_balances(user=request.user),
+            "payments": selectors.wallet_payments(user=request.user, limit=PAYMENTS_SHOWN),
             "form": form,
             "currency": filters["currency"],
             "page": page,

@@ -74,4 +74,5 @@ class EscrowDetailOutputSerializer(EscrowOutputSerializer):
 
     @extend_schema_field(EscrowEventOutputSerializer(many=True))
     def get_timeline(self, escrow: Escrow) -> list[dict]:
-        return EscrowEventOutputSerializer(selectors.escrow_timeline(escrow=escrow), many=True).data
+        events = selectors.escrow_timeline(escrow=escrow, role=self._role(escrow))
+        return EscrowEventOutputSerializer(events, many=True).data

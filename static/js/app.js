@@ -8,16 +8,29 @@ document.addEventListener("DOMContentLoaded", () => {
       toggle.setAttribute("aria-expanded", String(open));
     });
   }
-  // Ask before irreversible actions (cancel, withdraw, refund…): <form data-confirm="…">.
-  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+  // Ask before irreversible actions (cancel, withdraw, refund…): <form data-confirm="…">; and
+  // send each form once: a double click neither posts twice nor asks twice.
+  document.querySelectorAll("form").forEach((form) => {
     form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+      if (form.dataset.submitting) {
+        event.preventDefault();
+        return;
+      }
+      if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+        event.preventDefault();
+        return;
+      }
+      form.dataset.submitting = "1";
+      // Disabled after the submission has started, so the button's own value is still sent.
+      form.querySelectorAll("button[type=submit]").forEach((b) => { setTimeout(() => { b.disabled = true; }, 0); });
     });
   });
-  // Disable submit buttons after the first click so a double click does not post twice.
-  document.querySelectorAll("form").forEach((form) => {
-    form.addEventListener("submit", () => {
-      form.querySelectorAll("button[type=submit]").forEach((b) => { setTimeout(() => { b.disabled = true; }, 0); });
+  // Back to a page kept in the browser's cache: its forms can be sent again.
+  window.addEventListener("pageshow", (event) => {
+    if (!event.persisted) return;
+    document.querySelectorAll("form[data-submitting]").forEach((form) => {
+      delete form.dataset.submitting;
+      form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = false; });
     });
   });
 });

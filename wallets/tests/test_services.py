@@ -227,13 +227,19 @@ def test_several_accounts_at_once_creates_the_missing_ones_and_checks_every_one(
     assert LedgerAccount.objects.count() == before
 
 
-def test_escrow_accounts_show_as_held_for_the_client_and_pending_for_the_tasker():
+def test_escrow_accounts_show_as_held_for_the_client_and_pending_comes_from_the_providers(monkeypatch):
     client, tasker = UserFactory(), UserFactory()
     escrow_owner = UserFactory()  # stands in for an Escrow row
     escrow = services.escrow_account_get_or_create(escrow=escrow_owner, currency="USD", client=client, tasker=tasker)
     fund(escrow, "105.00")
+    # Only the owning app knows the tasker's net; here a provider stands in for payments'.
+    monkeypatch.setattr(selectors, "_PENDING_AS_TASKER_PROVIDERS", {})
+    selectors.wallet_pending_register(
+        name="test", provider=lambda user: {"USD": D("80.00"), "EUR": D("8.00")} if user == tasker else {}
+    )
     client_row = selectors.wallet_balances(user=client)[0]
-    tasker_row = selectors.wallet_balances(user=tasker)[0]
+    tasker_rows = {row.currency: row for row in selectors.wallet_balances(user=tasker)}
     assert (client_row.held_in_escrow, client_row.pending_as_tasker) == (D("105.00"), D("0.00"))
-    assert (tasker_row.held_in_escrow, tasker_row.pending_as_tasker) == (D("0.00"), D("105.00"))
+    assert (tasker_rows["USD"].held_in_escrow, tasker_rows["USD"].pending_as_tasker) == (D("0.00"), D("80.00"))
+    assert tasker_rows["EUR"].pending_as_tasker == D("8.00")
     assert client_row.available == D("0.00")
