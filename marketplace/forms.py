@@ -7,6 +7,7 @@ from marketplace.models import Task
 from marketplace.selectors import TASK_ORDERINGS
 
 ORDERING_LABELS = {
+    "relevance": "Best match",
     "newest": "Newest first",
     "oldest": "Oldest first",
     "budget": "Lowest budget",
