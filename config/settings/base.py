@@ -30,7 +30,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "djmoney",
-    "djstripe",
+    "core.stripe_mirror.StripeMirrorConfig",  # dj-stripe, shown as the read-only Stripe mirror
     "core",
     "accounts",
     "marketplace",
