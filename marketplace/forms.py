@@ -52,7 +52,9 @@ class CancelForm(forms.Form):
 
 
 class TaskFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False, widget=forms.TextInput(attrs={"type": "search"}))
+    q = forms.CharField(
+        label="Search", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search"})
+    )
     category = forms.ChoiceField(
         label="Category", required=False, choices=[("", "All categories"), *Task.Category.choices]
     )

@@ -47,6 +47,12 @@ def test_browse_search_for_an_unrelated_word_finds_nothing(client):
     assert "No open tasks match your search." in response.content.decode()
 
 
+def test_browse_search_refuses_an_overlong_query_next_to_the_form(client):
+    response = client.get(reverse("marketplace:task_list"), {"q": "wall " * 50})
+    assert response.status_code == 200
+    assert response.context["form"].errors["q"]
+
+
 def test_browse_sorts_by_best_match_by_default(client):
     # The first choice is what the browser sends with a search typed into the form.
     select = client.get(reverse("marketplace:task_list")).content.decode().split('name="ordering"')[1]
