@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from core.views import favicon
 from processors.stripe.webhooks import StripeWebhookView
 
 api_v1 = [
@@ -13,6 +14,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("wallet/", include("wallets.urls")),

@@ -1,7 +1,12 @@
-"""Site-wide error views: the API answers in its JSON error shape, pages in HTML."""
+"""Site-wide views: errors (the API answers in its JSON error shape, pages in HTML), the favicon."""
 
-from django.http import JsonResponse
+from functools import cache
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_safe
 
 
 def _is_api(request) -> bool:
@@ -35,3 +40,15 @@ def bad_request(request, exception=None):
             {"error": {"code": "bad_request", "message": "The request was malformed.", "details": {}}}, status=400
         )
     return render(request, "400.html", status=400)
+
+
+@cache
+def _favicon() -> bytes:
+    return (settings.BASE_DIR / "static" / "favicon.ico").read_bytes()
+
+
+@require_safe
+@cache_control(public=True, max_age=86400)
+def favicon(request):
+    """``/favicon.ico``, which browsers and crawlers ask for whatever the page links to."""
+    return HttpResponse(_favicon(), content_type="image/x-icon")

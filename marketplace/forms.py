@@ -7,6 +7,7 @@ from marketplace.models import Task
 from marketplace.selectors import TASK_ORDERINGS
 
 ORDERING_LABELS = {
+    "relevance": "Best match",
     "newest": "Newest first",
     "oldest": "Oldest first",
     "budget": "Lowest budget",
@@ -59,7 +60,9 @@ class CancelForm(forms.Form):
 
 
 class TaskFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False, widget=forms.TextInput(attrs={"type": "search"}))
+    q = forms.CharField(
+        label="Search", required=False, max_length=200, widget=forms.TextInput(attrs={"type": "search"})
+    )
     category = forms.ChoiceField(
         label="Category", required=False, choices=[("", "All categories"), *Task.Category.choices]
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.urls import reverse
 from djmoney.models.fields import MoneyField
@@ -41,6 +43,11 @@ class OfferStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
+# The language the search vector stems words in ("mounting" finds "Mount a TV"). A query must
+# be parsed with the same configuration (``marketplace.selectors``).
+SEARCH_CONFIG = "english"
+
+
 class Task(models.Model):
     Category = TaskCategory
     Status = TaskStatus
@@ -61,6 +68,14 @@ class Task(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # Kept by PostgreSQL itself, so every write path (ORM, admin, SQL) keeps it current. Words in
+    # the title weigh more than words in the description when ranking.
+    search_vector = models.GeneratedField(
+        expression=SearchVector("title", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("description", weight="B", config=SEARCH_CONFIG),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -84,6 +99,7 @@ class Task(models.Model):
                 fields=["budget_currency", "budget"], condition=models.Q(status="open"), name="task_open_budget_idx"
             ),
             models.Index(fields=["client", "-created_at"], name="task_client_idx"),
+            GinIndex(fields=["search_vector"], condition=models.Q(status="open"), name="task_open_search_idx"),
         ]
 
     def __str__(self) -> str:

@@ -10,14 +10,18 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 
 from accounts.models import User
 from core.errors import NotFound, ValidationError
 from core.money import AMOUNT_LIMIT, validate_currency
-from marketplace.models import Offer, Task, TaskEvent
+from marketplace.models import SEARCH_CONFIG, Offer, Task, TaskEvent
 
+# "relevance" (the default) ranks search results by how well they match; without a search it is
+# the same as "newest".
 TASK_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "relevance": ("-search_rank", "-created_at", "-id"),
     "newest": ("-created_at", "-id"),
     "oldest": ("created_at", "id"),
     "budget": ("budget", "-created_at", "-id"),
@@ -60,13 +64,23 @@ def task_list_open(
     currency: str = "",
     min_budget: object = None,
     max_budget: object = None,
-    ordering: str = "newest",
+    ordering: str = "relevance",
 ) -> QuerySet[Task]:
-    """Open tasks for browsing, each annotated with ``offer_count`` (pending offers)."""
+    """Open tasks for browsing, each annotated with ``offer_count`` (pending offers).
+
+    ``q`` is a full-text search over title and description: words in any order, stemmed
+    ("mounting" matches "mount"), with web-search syntax ("quoted phrase", ``-word``, ``or``).
+    Results come best match first unless another ``ordering`` is asked for.
+    """
     queryset = Task.objects.filter(status=Task.Status.OPEN)
     q = (q or "").strip()
+    searching = False
     if q:
-        queryset = queryset.filter(Q(title__icontains=q) | Q(description__icontains=q))
+        query = SearchQuery(q, search_type="websearch", config=SEARCH_CONFIG)
+        # A query of stop words only ("the") matches nothing rather than everything, which is
+        # what PostgreSQL does too.
+        queryset = queryset.filter(search_vector=query).annotate(search_rank=SearchRank(F("search_vector"), query))
+        searching = True
     if category:
         if category not in Task.Category.values:
             raise ValidationError(
@@ -81,13 +95,15 @@ def task_list_open(
         queryset = queryset.filter(budget__gte=minimum)
     if maximum is not None:
         queryset = queryset.filter(budget__lte=maximum)
-    ordering = ordering or "newest"
+    ordering = ordering or "relevance"
     if ordering not in TASK_ORDERINGS:
         raise ValidationError(
             f"Order by one of: {', '.join(TASK_ORDERINGS)}.",
             code="ordering_invalid",
             details={"field": "ordering", "choices": list(TASK_ORDERINGS)},
         )
+    if ordering == "relevance" and not searching:
+        ordering = "newest"
     return _with_offer_counts(queryset).order_by(*TASK_ORDERINGS[ordering])
 
 

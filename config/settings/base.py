@@ -30,7 +30,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "djmoney",
-    "djstripe",
+    "core.stripe_mirror.StripeMirrorConfig",  # dj-stripe, shown as the read-only Stripe mirror
     "core",
     "accounts",
     "marketplace",
@@ -248,6 +248,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"client_errors_on_one_line": {"()": "core.log_filters.ClientErrorsOnOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+    # 403s and other refusals: one warning line each (Django adds a traceback to a 403).
+    "loggers": {"django.request": {"filters": ["client_errors_on_one_line"]}},
 }

@@ -20,4 +20,4 @@ WHITENOISE_AUTOREFRESH = True
 # Tasks run in the calling thread; tests about Celery itself start a real worker of their own.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
-LOGGING["loggers"] = {"stripe": {"level": "WARNING"}}  # noqa: F405  (one line per API call otherwise)
+LOGGING["loggers"] = {**LOGGING["loggers"], "stripe": {"level": "WARNING"}}  # noqa: F405  (one line per API call otherwise)

@@ -46,13 +46,19 @@ def _task_response(task: Task) -> Response:
 
 class TaskListApi(APIView):
     class TaskFilterInput(serializers.Serializer):
-        q = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        q = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=200,
+            help_text='Full-text search of title and description: any word order, word stems, "a phrase", -exclude.',
+        )
         category = serializers.ChoiceField(required=False, allow_blank=True, choices=Task.Category.choices)
         currency = serializers.CharField(required=False, allow_blank=True, max_length=10)
         min_budget = serializers.CharField(required=False, allow_blank=True, max_length=20)
         max_budget = serializers.CharField(required=False, allow_blank=True, max_length=20)
+        # "relevance" (the default): best match first when searching, newest first otherwise.
         ordering = serializers.ChoiceField(
-            required=False, allow_blank=True, choices=list(selectors.TASK_ORDERINGS), default="newest"
+            required=False, allow_blank=True, choices=list(selectors.TASK_ORDERINGS), default="relevance"
         )
 
     class TaskCreateInput(serializers.Serializer):

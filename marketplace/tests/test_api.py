@@ -272,3 +272,12 @@ def test_withdraw_and_cancel(api_client):
     api_client.force_authenticate(offer.task.client)
     body = api_client.post(f"{TASKS}{offer.task_id}/cancel/", {"reason": "No longer needed"}, format="json").json()
     assert body["status"] == "cancelled" and body["cancelled_at"]
+
+
+def test_browse_search_matches_words_and_stems(api_client):
+    tv = TaskFactory(title="Mount a TV on a plaster wall", description="55 inch screen.")
+    TaskFactory(title="Walk the dog", description="Twice a day.")
+    for q in ("TV wall", "mount tv", "mounting"):
+        body = api_client.get(TASKS, {"q": q}).json()
+        assert [t["id"] for t in body["results"]] == [tv.pk], q
+    assert api_client.get(TASKS, {"q": "piano"}).json()["count"] == 0

@@ -31,6 +31,34 @@ def test_browse_is_public_and_filters(client):
     assert list(response.context["page"].object_list) == [Task.objects.get(title="Clean my flat")]
 
 
+@pytest.mark.parametrize("q", ["TV wall", "mount tv", "mounting"])
+def test_browse_search_finds_words_in_any_order_and_by_stem(client, q):
+    TaskFactory(title="Mount a TV on a plaster wall", description="55 inch screen.")
+    TaskFactory(title="Clean my flat")
+    body = client.get(reverse("marketplace:task_list"), {"q": q}).content.decode()
+    assert "Mount a TV on a plaster wall" in body
+    assert "Clean my flat" not in body
+
+
+def test_browse_search_for_an_unrelated_word_finds_nothing(client):
+    TaskFactory(title="Mount a TV on a plaster wall")
+    response = client.get(reverse("marketplace:task_list"), {"q": "piano"})
+    assert list(response.context["page"].object_list) == []
+    assert "No open tasks match your search." in response.content.decode()
+
+
+def test_browse_search_refuses_an_overlong_query_next_to_the_form(client):
+    response = client.get(reverse("marketplace:task_list"), {"q": "wall " * 50})
+    assert response.status_code == 200
+    assert response.context["form"].errors["q"]
+
+
+def test_browse_sorts_by_best_match_by_default(client):
+    # The first choice is what the browser sends with a search typed into the form.
+    select = client.get(reverse("marketplace:task_list")).content.decode().split('name="ordering"')[1]
+    assert select.split("<option")[1].startswith(' value="relevance"')
+
+
 @pytest.mark.parametrize("value", ["1e999999", "1e-999999"])
 def test_browse_refuses_an_out_of_range_budget_filter_next_to_the_form(client, value):
     task = TaskFactory()

@@ -6,20 +6,44 @@ from .. import errors
 from ..router import Response, redirect, route
 from . import accounts, payment_intents
 
+# The emulator is its own process and serves its pages without Holdfast's static files, so the
+# little styling they need is inline. The first button is the expected action, the last one the
+# way out (abandon, fail), styled so the two are not mistaken for each other.
+_STYLE = """
+*{box-sizing:border-box}
+body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;padding:1rem;
+font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2433;background:#f6f7fb}
+main{width:100%;max-width:26rem;background:#fff;border:1px solid #dfe3ea;border-radius:12px;
+padding:1.5rem;box-shadow:0 1px 3px rgba(16,24,40,.1)}
+.tag{display:inline-block;font-size:.75rem;font-weight:600;letter-spacing:.04em;text-transform:uppercase;
+color:#5b6478;background:#eef1f6;border-radius:999px;padding:.1rem .6rem}
+h1{font-size:1.25rem;margin:.6rem 0 .4rem}
+p{margin:0 0 1.25rem;color:#5b6478;overflow-wrap:anywhere}
+form{display:flex;flex-wrap:wrap;gap:.5rem}
+button{flex:1 1 10rem;font:inherit;font-weight:600;border-radius:8px;padding:.6rem 1rem;cursor:pointer;
+border:1px solid #1f6feb;background:#1f6feb;color:#fff}
+button:hover{background:#1558c0}
+button.secondary{background:#fff;color:#cf222e;border-color:#cf222e}
+button.secondary:hover{background:#fdecec}
+"""
+
 _PAGE = """<!doctype html>
-<html><head><meta charset="utf-8"><title>{title}</title>
-<style>body{{font-family:sans-serif;max-width:32rem;margin:4rem auto}}button{{font-size:1rem;margin:.5rem}}</style>
-</head><body><h1>{title}</h1><p>{text}</p>
-<form method="post" action="{action}">{buttons}</form></body></html>"""
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style>{style}</style>
+</head><body><main><span class="tag">Stripe emulator</span><h1>{title}</h1><p>{text}</p>
+<form method="post" action="{action}">{buttons}</form></main></body></html>"""
 
 
 def _page(title, text, action, buttons):
     rendered = "".join(
-        f'<button type="submit" name="action" value="{html.escape(v)}" id="{html.escape(v)}">{html.escape(label)}</button>'
-        for v, label in buttons
+        f'<button type="submit" name="action" value="{html.escape(v)}" id="{html.escape(v)}"'
+        f' class="{"secondary" if i else "primary"}">{html.escape(label)}</button>'
+        for i, (v, label) in enumerate(buttons)
     )
     return Response(
-        200, _PAGE.format(title=html.escape(title), text=text, action=html.escape(action), buttons=rendered)
+        200,
+        _PAGE.format(title=html.escape(title), style=_STYLE, text=text, action=html.escape(action), buttons=rendered),
     )
 
 

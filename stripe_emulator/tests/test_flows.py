@@ -119,6 +119,21 @@ def test_three_d_secure(client, srv, outcome):
     assert "payment_intent.requires_action" in event_types(client)
 
 
+def test_three_d_secure_page_is_styled_for_any_screen(client, srv):
+    pi = pay(client, 4000, pm="pm_card_authenticationRequired", return_url="http://app.test/back")
+    page = emu(srv, "GET", urlsplit(pi.next_action.redirect_to_url.url).path)
+    assert page.headers["Content-Type"].startswith("text/html")
+    body = page.text
+    # Self-contained: the emulator serves no static files and loads nothing from elsewhere.
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in body
+    assert "<style>" in body and "<link" not in body and "src=" not in body
+    assert "40.00 USD" in body
+    # Completing is the primary action; failing is visibly the other one.
+    assert 'value="complete" id="complete" class="primary"' in body
+    assert 'value="fail" id="fail" class="secondary"' in body
+    assert "button.secondary{" in body
+
+
 def test_three_d_secure_json_endpoint(client, srv):
     pi = pay(client, 4000, pm="pm_card_authenticationRequired", capture_method="manual")
     resp = emu(srv, "POST", f"/emulator/payment_intents/{pi.id}/authenticate", outcome="complete")
