@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Profile, User
 from core.errors import ApplicationError, ValidationError
+from core.validation import model_full_clean
 
 
 class TooManyLoginAttempts(ApplicationError):
@@ -38,10 +39,7 @@ def user_register(
     except DjangoValidationError as exc:
         raise ValidationError(" ".join(exc.messages), code="password_too_weak", details={"field": "password"})
     user.set_password(password)
-    try:
-        user.full_clean(exclude=["password"])
-    except DjangoValidationError as exc:
-        raise ValidationError(" ".join(exc.messages), code="invalid_user", details=exc.message_dict)
+    model_full_clean(user, code="invalid_user", exclude=["password"])
     try:
         with transaction.atomic():
             user.save()
@@ -75,10 +73,7 @@ def profile_update(*, user: User, **fields: object) -> Profile:
         setattr(profile, key, value)
     if not (profile.is_client or profile.is_tasker):
         raise ValidationError("Choose at least one way to use Holdfast: client, tasker, or both.", code="role_required")
-    try:
-        profile.full_clean()
-    except DjangoValidationError as exc:
-        raise ValidationError(" ".join(exc.messages), code="invalid_profile", details=exc.message_dict)
+    model_full_clean(profile, code="invalid_profile")
     profile.save()
     return profile
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
 from accounts.models import User
-from core.errors import ValidationError
 from core.money import validate_currency
+from core.validation import model_full_clean
 from payments.models import FeePolicy
 
 
@@ -42,9 +41,6 @@ def fee_policy_publish(*, currency: str, actor: User | None, **rates: Decimal | 
         current.is_active = False
         current.save(update_fields=["is_active"])
     policy = FeePolicy(currency=currency, version=last_version + 1, is_active=True, created_by=actor, **rates)
-    try:
-        policy.full_clean()
-    except DjangoValidationError as exc:
-        raise ValidationError(" ".join(exc.messages), code="fee_policy_invalid", details=exc.message_dict)
+    model_full_clean(policy, code="fee_policy_invalid")
     policy.save()
     return policy

@@ -7,9 +7,9 @@ from django.urls import reverse
 from moneyed import Money
 
 from marketplace.tests.factories import OfferFactory, TaskFactory
+from payments.escrow import escrow_refund, escrow_release
 from payments.fees import release_split
 from payments.models import Escrow
-from payments.escrow import escrow_refund, escrow_release
 from payments.tests.escrow_helpers import accepted_escrow, fund
 from wallets.selectors import wallet_balances
 
