@@ -50,3 +50,24 @@ def _converted_positions(model: type[models.Model]) -> tuple[int, ...]:
         if connection.ops.get_db_converters(col) + col.get_db_converters(connection):
             positions.append(position)
     return tuple(positions)
+
+
+def append_only_sql(table: str) -> tuple[str, str]:
+    """Migration SQL (forward, backward) making ``table`` append-only: PostgreSQL refuses every
+    UPDATE and DELETE of its rows, whatever code path tries (timelines, processor records)."""
+    forward = f"""
+CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION '{table} rows are append-only (% refused)', TG_OP;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER {table}_no_update_delete
+    BEFORE UPDATE OR DELETE ON {table}
+    FOR EACH ROW EXECUTE FUNCTION {table}_append_only();
+"""
+    backward = f"""
+DROP TRIGGER IF EXISTS {table}_no_update_delete ON {table};
+DROP FUNCTION IF EXISTS {table}_append_only();
+"""
+    return forward, backward

@@ -21,7 +21,7 @@ from django.utils.timesince import timesince
 from core.errors import ApplicationError
 from payments import escrow as escrow_services
 from payments import selectors, services
-from payments.forms import FeePolicyAdminForm, ReasonForm, RefundForm
+from payments.forms import RATE_FIELDS, FeePolicyAdminForm, ReasonForm, RefundForm
 from payments.models import Escrow, EscrowEvent, EscrowRefund, FeePolicy
 from processors.models import ProcessorTransaction
 
@@ -63,7 +63,7 @@ class EscrowRefundInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class ProcessorTransactionInline(GenericTabularInline):
+class ProcessorTransactionInline(GenericTabularInline, ReadOnlyInline):
     """What the payment processor did for this escrow: each attempt, decline, success, refund."""
 
     model = ProcessorTransaction
@@ -72,14 +72,6 @@ class ProcessorTransactionInline(GenericTabularInline):
     verbose_name_plural = "processor record"
     fields = ["created_at", "processor", "kind", "reference", "charge_reference", "status", "amount", "failure_message"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class StaleFilter(admin.SimpleListFilter):
@@ -272,17 +264,6 @@ class EscrowAdmin(admin.ModelAdmin):
             ),
             done="released to the tasker.",
         )
-
-
-RATE_FIELDS = [
-    "client_fee_percent",
-    "client_fee_fixed",
-    "client_fee_min",
-    "client_fee_max",
-    "commission_percent",
-    "commission_min",
-    "commission_max",
-]
 
 
 @admin.register(FeePolicy)

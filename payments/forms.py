@@ -19,6 +19,18 @@ TEST_CARDS = [
 ]
 
 
+# The figures of a fee policy, in the order the editor shows them.
+RATE_FIELDS = [
+    "client_fee_percent",
+    "client_fee_fixed",
+    "client_fee_min",
+    "client_fee_max",
+    "commission_percent",
+    "commission_min",
+    "commission_max",
+]
+
+
 class TestCardForm(forms.Form):
     payment_method = forms.ChoiceField(
         label="Test card", choices=TEST_CARDS, initial="pm_card_visa", widget=forms.RadioSelect
@@ -76,16 +88,7 @@ class FeePolicyAdminForm(forms.ModelForm):
 
     class Meta:
         model = FeePolicy
-        fields = [
-            "currency",
-            "client_fee_percent",
-            "client_fee_fixed",
-            "client_fee_min",
-            "client_fee_max",
-            "commission_percent",
-            "commission_min",
-            "commission_max",
-        ]
+        fields = ["currency", *RATE_FIELDS]
 
     def clean(self):
         cleaned = super().clean()

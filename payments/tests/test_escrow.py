@@ -19,21 +19,9 @@ from payments.services import fee_policy_publish
 from payments.tests.factories import escrow_awaiting_payment, escrow_delivered, escrow_funded, escrow_pay
 from processors.stripe import gateway as stripe_gateway
 from wallets.models import JournalEntry, LedgerAccount
-from wallets.selectors import ledger_invariant_violations
 from wallets.services import wallet_account_get_or_create
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _emulator(stripe_emulator):
-    return stripe_emulator
-
-
-@pytest.fixture(autouse=True)
-def _ledger_holds():
-    yield
-    assert ledger_invariant_violations() == []
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("emulated_escrows")]
 
 
 def _balance(account) -> Decimal:
