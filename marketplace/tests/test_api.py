@@ -182,7 +182,8 @@ def test_offer_errors_have_stable_codes(api_client):
 @pytest.mark.parametrize(
     ("amount", "code"),
     [
-        ("1e30", "amount_too_large"),
+        ("1e30", "amount_invalid"),  # text: digits and one dot only, no exponent
+        ("9" * 13, "amount_too_large"),
         (1e30, "amount_too_large"),  # a JSON number
         ("NaN", "amount_invalid"),
         ("Infinity", "amount_invalid"),
@@ -272,3 +273,18 @@ def test_withdraw_and_cancel(api_client):
     api_client.force_authenticate(offer.task.client)
     body = api_client.post(f"{TASKS}{offer.task_id}/cancel/", {"reason": "No longer needed"}, format="json").json()
     assert body["status"] == "cancelled" and body["cancelled_at"]
+
+
+@pytest.mark.parametrize("amount", ["١٢٠", "１２０", "1_000", "1,000.00", "1 000", "1e3", " 60"])
+def test_amounts_outside_the_one_format_are_refused_and_nothing_is_stored(api_client, amount):
+    api_client.force_authenticate(ClientFactory())
+    error = _error(api_client.post(TASKS, _task_payload(amount=amount), format="json"), 400, "amount_invalid")
+    assert "1200.00" in error["message"]  # the message shows the format to use
+    assert not Task.objects.exists()
+
+
+def test_an_amount_with_digits_and_one_dot_is_accepted(api_client):
+    api_client.force_authenticate(ClientFactory())
+    response = api_client.post(TASKS, _task_payload(amount="1000.50"), format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["budget"] == {"amount": "1000.50", "currency": "USD"}
