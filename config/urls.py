@@ -1,7 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularSwaggerView
 
+from core import views as core_views
 from core.api_docs import SchemaRedocView, SchemaView
 from payments.webhooks import StripeWebhookView
 
@@ -24,6 +26,10 @@ urlpatterns = [
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SchemaRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Any other /api/ address is the API's JSON 404, also with DEBUG on (where Django would
+    # otherwise answer its HTML debug page, e.g. for /api/v1/tasks/-1/).
+    # CSRF-exempt: a POST there is a 404 too, not the CSRF failure page.
+    re_path(r"^api/", csrf_exempt(core_views.page_not_found), name="api-not-found"),
     path("", include("marketplace.urls")),
 ]
 
