@@ -93,12 +93,33 @@ class TaskListApi(APIView):
         return Response(TaskOutputSerializer(task).data, status=status.HTTP_201_CREATED)
 
 
+def _status_filter_input(model) -> type[serializers.Serializer]:
+    """The ``?status=`` filter of a "mine" list: one of the model's statuses, or blank for all."""
+    return type(
+        f"{model.__name__}StatusFilterInput",
+        (serializers.Serializer,),
+        {"status": serializers.ChoiceField(choices=model.Status.choices, required=False, allow_blank=True)},
+    )
+
+
+def _status_filter(request: Request, filter_input: type[serializers.Serializer]) -> str:
+    filters = filter_input(data=request.query_params)
+    filters.is_valid(raise_exception=True)
+    return filters.validated_data.get("status", "")
+
+
+TaskStatusFilterInput = _status_filter_input(Task)
+OfferStatusFilterInput = _status_filter_input(Offer)
+
+
 class TaskMineApi(APIView):
-    @extend_schema(responses={200: TaskOutputSerializer(many=True), 401: ERROR}, summary="Tasks I posted")
+    @extend_schema(
+        parameters=[TaskStatusFilterInput],
+        responses={200: TaskOutputSerializer(many=True), 400: ERROR, 401: ERROR},
+        summary="Tasks I posted",
+    )
     def get(self, request: Request) -> Response:
-        status_filter = request.query_params.get("status", "")
-        if status_filter not in Task.Status.values:
-            status_filter = ""
+        status_filter = _status_filter(request, TaskStatusFilterInput)
         queryset = selectors.task_list_for_client(client=request.user, status=status_filter)
         return _paginated(request, self, queryset, TaskOutputSerializer)
 
@@ -139,16 +160,34 @@ class TaskDetailApi(APIView):
         return _task_response(selectors.task_get_visible(task_id=task.pk, user=request.user))
 
 
-class TaskCancelApi(APIView):
-    class TaskCancelInput(serializers.Serializer):
-        reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+# Cancelling and asking for changes are task actions the escrow API offers too (on the escrow's
+# task): both APIs take the same input and call the same service through these.
 
+
+class TaskCancelInput(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class TaskRequestChangesInput(serializers.Serializer):
+    reason = serializers.CharField(allow_blank=True, max_length=2000)
+
+
+def task_cancel_from_request(request: Request, task: Task) -> Task:
+    data = TaskCancelInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    return services.task_cancel(task=task, actor=request.user, **data.validated_data)
+
+
+def task_request_changes_from_request(request: Request, task: Task) -> Task:
+    data = TaskRequestChangesInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    return services.task_request_changes(task=task, actor=request.user, **data.validated_data)
+
+
+class TaskCancelApi(APIView):
     @extend_schema(request=TaskCancelInput, responses={200: TaskOutputSerializer, **REFUSALS}, summary="Cancel a task")
     def post(self, request: Request, pk: int) -> Response:
-        data = self.TaskCancelInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        task = services.task_cancel(task=_task(request, pk), actor=request.user, **data.validated_data)
-        return _task_response(task)
+        return _task_response(task_cancel_from_request(request, _task(request, pk)))
 
 
 class TaskDeliverApi(APIView):
@@ -166,19 +205,13 @@ class TaskDeliverApi(APIView):
 
 
 class TaskRequestChangesApi(APIView):
-    class TaskRequestChangesInput(serializers.Serializer):
-        reason = serializers.CharField(allow_blank=True, max_length=2000)
-
     @extend_schema(
         request=TaskRequestChangesInput,
         responses={200: TaskOutputSerializer, **REFUSALS},
         summary="Send delivered work back (client)",
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = self.TaskRequestChangesInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        task = services.task_request_changes(task=_task(request, pk), actor=request.user, **data.validated_data)
-        return _task_response(task)
+        return _task_response(task_request_changes_from_request(request, _task(request, pk)))
 
 
 class TaskCompleteApi(APIView):
@@ -223,11 +256,13 @@ class TaskOffersApi(APIView):
 
 
 class OfferMineApi(APIView):
-    @extend_schema(responses={200: OfferOutputSerializer(many=True), 401: ERROR}, summary="Offers I made")
+    @extend_schema(
+        parameters=[OfferStatusFilterInput],
+        responses={200: OfferOutputSerializer(many=True), 400: ERROR, 401: ERROR},
+        summary="Offers I made",
+    )
     def get(self, request: Request) -> Response:
-        status_filter = request.query_params.get("status", "")
-        if status_filter not in Offer.Status.values:
-            status_filter = ""
+        status_filter = _status_filter(request, OfferStatusFilterInput)
         queryset = selectors.offer_list_for_tasker(tasker=request.user, status=status_filter)
         return _paginated(request, self, queryset, OfferOutputSerializer)
 

@@ -288,3 +288,15 @@ def test_an_amount_with_digits_and_one_dot_is_accepted(api_client):
     response = api_client.post(TASKS, _task_payload(amount="1000.50"), format="json")
     assert response.status_code == 201, response.content
     assert response.json()["budget"] == {"amount": "1000.50", "currency": "USD"}
+
+
+@pytest.mark.parametrize(
+    ("path", "known"), [("/api/v1/tasks/mine/", "cancelled"), ("/api/v1/offers/mine/", "withdrawn")]
+)
+def test_mine_lists_refuse_an_unknown_status_and_filter_by_a_known_one(api_client, path, known):
+    task = TaskFactory()
+    api_client.force_authenticate(task.client)
+    response = api_client.get(path, {"status": "nonsense"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "validation_error"
+    assert api_client.get(path, {"status": known}).json()["count"] == 0
+    assert api_client.get(path, {"status": ""}).status_code == 200

@@ -15,7 +15,12 @@ from rest_framework.views import APIView
 
 from core.api import Pagination
 from core.errors import PermissionDenied
-from marketplace import services as market
+from marketplace.api.views import (
+    TaskCancelInput,
+    TaskRequestChangesInput,
+    task_cancel_from_request,
+    task_request_changes_from_request,
+)
 from payments import selectors, services
 from payments.api.serializers import EscrowDetailOutputSerializer, EscrowOutputSerializer
 from payments.models import Escrow
@@ -131,35 +136,25 @@ class EscrowApproveApi(APIView):
 
 
 class EscrowRequestChangesApi(APIView):
-    class RequestChangesInput(serializers.Serializer):
-        reason = serializers.CharField(allow_blank=True, max_length=2000)
-
     @extend_schema(
-        request=RequestChangesInput,
+        request=TaskRequestChangesInput,
         responses={200: EscrowDetailOutputSerializer, **REFUSALS},
         summary="Send delivered work back (client); the automatic release stops",
     )
     def post(self, request: Request, pk: int) -> Response:
         escrow = _escrow(request, pk)
-        data = self.RequestChangesInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        market.task_request_changes(task=escrow.task, actor=request.user, reason=data.validated_data["reason"])
+        task_request_changes_from_request(request, escrow.task)
         return _detail(request, escrow)
 
 
 class EscrowCancelApi(APIView):
-    class CancelInput(serializers.Serializer):
-        reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-
     @extend_schema(
-        request=CancelInput,
+        request=TaskCancelInput,
         responses={200: EscrowDetailOutputSerializer, **REFUSALS},
         summary="Cancel the task before delivery (client); a paid escrow is refunded in full",
     )
     def post(self, request: Request, pk: int) -> Response:
         escrow = _escrow(request, pk)
-        data = self.CancelInput(data=request.data)
-        data.is_valid(raise_exception=True)
         # Through the task, so the task is cancelled along with its escrow.
-        market.task_cancel(task=escrow.task, actor=request.user, reason=data.validated_data["reason"])
+        task_cancel_from_request(request, escrow.task)
         return _detail(request, escrow)
