@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -104,3 +105,14 @@ def _first_message(detail: Any) -> str | None:
 class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100
+
+
+class PaginatedListMixin:
+    """For a list endpoint: the schema shows the real ``{count, next, previous, results}`` page."""
+
+    pagination_class = Pagination
+
+    def paginated_response(self, request: Request, queryset, serializer_class, **serializer_kwargs) -> Response:
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(serializer_class(page, many=True, **serializer_kwargs).data)

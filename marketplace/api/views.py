@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import Pagination
+from core.api import PaginatedListMixin
 from marketplace import selectors, services
 from marketplace.api.serializers import (
     MoneyInputSerializer,
@@ -27,12 +27,6 @@ ERROR = OpenApiResponse(description='Error: {"error": {"code", "message", "detai
 REFUSALS = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR}
 
 
-def _paginated(request: Request, view: APIView, queryset, serializer_class) -> Response:
-    paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
-
 def _task(request: Request, pk: int) -> Task:
     return selectors.task_get_visible(task_id=pk, user=request.user)
 
@@ -44,7 +38,7 @@ def _task_response(task: Task) -> Response:
 # --- tasks --------------------------------------------------------------------------------------
 
 
-class TaskListApi(APIView):
+class TaskListApi(PaginatedListMixin, APIView):
     class TaskFilterInput(serializers.Serializer):
         q = serializers.CharField(required=False, allow_blank=True, max_length=200)
         category = serializers.ChoiceField(required=False, allow_blank=True, choices=Task.Category.choices)
@@ -75,7 +69,9 @@ class TaskListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.TaskFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return _paginated(request, self, selectors.task_list_open(**filters.validated_data), TaskOutputSerializer)
+        return self.paginated_response(
+            request, selectors.task_list_open(**filters.validated_data), TaskOutputSerializer
+        )
 
     @extend_schema(request=TaskCreateInput, responses={201: TaskOutputSerializer, **REFUSALS}, summary="Post a task")
     def post(self, request: Request) -> Response:
@@ -112,7 +108,7 @@ TaskStatusFilterInput = _status_filter_input(Task)
 OfferStatusFilterInput = _status_filter_input(Offer)
 
 
-class TaskMineApi(APIView):
+class TaskMineApi(PaginatedListMixin, APIView):
     @extend_schema(
         parameters=[TaskStatusFilterInput],
         responses={200: TaskOutputSerializer(many=True), 400: ERROR, 401: ERROR},
@@ -121,7 +117,7 @@ class TaskMineApi(APIView):
     def get(self, request: Request) -> Response:
         status_filter = _status_filter(request, TaskStatusFilterInput)
         queryset = selectors.task_list_for_client(client=request.user, status=status_filter)
-        return _paginated(request, self, queryset, TaskOutputSerializer)
+        return self.paginated_response(request, queryset, TaskOutputSerializer)
 
 
 class TaskDetailApi(APIView):
@@ -223,7 +219,7 @@ class TaskCompleteApi(APIView):
 # --- offers -------------------------------------------------------------------------------------
 
 
-class TaskOffersApi(APIView):
+class TaskOffersApi(PaginatedListMixin, APIView):
     class OfferSubmitInput(serializers.Serializer):
         amount = MoneyInputSerializer()
         message = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
@@ -235,7 +231,7 @@ class TaskOffersApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         task = _task(request, pk)
         offers = selectors.offer_list_for_task(task=task, user=request.user)
-        return _paginated(request, self, offers, OfferOutputSerializer)
+        return self.paginated_response(request, offers, OfferOutputSerializer)
 
     @extend_schema(
         request=OfferSubmitInput, responses={201: OfferOutputSerializer, **REFUSALS}, summary="Make an offer (tasker)"
@@ -255,7 +251,7 @@ class TaskOffersApi(APIView):
         return Response(OfferOutputSerializer(offer).data, status=status.HTTP_201_CREATED)
 
 
-class OfferMineApi(APIView):
+class OfferMineApi(PaginatedListMixin, APIView):
     @extend_schema(
         parameters=[OfferStatusFilterInput],
         responses={200: OfferOutputSerializer(many=True), 400: ERROR, 401: ERROR},
@@ -264,7 +260,7 @@ class OfferMineApi(APIView):
     def get(self, request: Request) -> Response:
         status_filter = _status_filter(request, OfferStatusFilterInput)
         queryset = selectors.offer_list_for_tasker(tasker=request.user, status=status_filter)
-        return _paginated(request, self, queryset, OfferOutputSerializer)
+        return self.paginated_response(request, queryset, OfferOutputSerializer)
 
 
 def _offer(request: Request, pk: int) -> Offer:

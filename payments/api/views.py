@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import Pagination
+from core.api import PaginatedListMixin
 from core.errors import PermissionDenied
 from marketplace.api.views import (
     TaskCancelInput,
@@ -38,7 +38,7 @@ def _detail(request: Request, escrow: Escrow) -> Response:
     return Response(EscrowDetailOutputSerializer(escrow, context={"user": request.user}).data)
 
 
-class EscrowListApi(APIView):
+class EscrowListApi(PaginatedListMixin, APIView):
     class FilterInput(serializers.Serializer):
         status = serializers.ChoiceField(choices=Escrow.Status.choices, required=False, allow_blank=True)
 
@@ -51,11 +51,7 @@ class EscrowListApi(APIView):
         filters = self.FilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.escrow_list_for_user(user=request.user, status=filters.validated_data.get("status", ""))
-        paginator = Pagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(
-            EscrowOutputSerializer(page, many=True, context={"user": request.user}).data
-        )
+        return self.paginated_response(request, queryset, EscrowOutputSerializer, context={"user": request.user})
 
 
 class EscrowDetailApi(APIView):

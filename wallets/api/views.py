@@ -1,9 +1,9 @@
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import Pagination
+from core.api import PaginatedListMixin
 from wallets import selectors
 from wallets.api.serializers import (
     StatementFilterInputSerializer,
@@ -15,20 +15,22 @@ from wallets.api.serializers import (
 class WalletBalancesApi(APIView):
     """The logged-in user's balances per currency. There is no way to name another user's wallet."""
 
-    @extend_schema(responses=WalletBalanceOutputSerializer(many=True), summary="My wallet balances")
+    @extend_schema(
+        responses=inline_serializer("WalletBalances", {"results": WalletBalanceOutputSerializer(many=True)}),
+        summary="My wallet balances",
+    )
     def get(self, request):
         balances = selectors.wallet_balances(user=request.user)
         return Response({"results": WalletBalanceOutputSerializer(balances, many=True).data})
 
 
-class WalletTransactionsApi(APIView):
+class WalletTransactionsApi(PaginatedListMixin, APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("currency", str, description="Defaults to the platform currency."),
             OpenApiParameter("kind", str),
             OpenApiParameter("date_from", str, description="YYYY-MM-DD, inclusive"),
             OpenApiParameter("date_to", str, description="YYYY-MM-DD, inclusive"),
-            OpenApiParameter("page", int),
         ],
         responses=StatementRowOutputSerializer(many=True),
         summary="My wallet statement, newest first, with the balance after each transaction",
@@ -43,7 +45,7 @@ class WalletTransactionsApi(APIView):
         postings = selectors.account_statement(
             account=account, date_from=data.get("date_from"), date_to=data.get("date_to"), kind=data.get("kind")
         )
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(postings, request, view=self)
         rows = selectors.statement_rows(account=account, postings=page) if account else []
         return paginator.get_paginated_response(StatementRowOutputSerializer(rows, many=True).data)
