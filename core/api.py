@@ -1,4 +1,4 @@
-"""API plumbing shared by every app: one error shape, pagination."""
+"""API plumbing shared by every app: one error shape (and its schema), pagination."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -116,3 +116,16 @@ class PaginatedListMixin:
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(serializer_class(page, many=True, **serializer_kwargs).data)
+
+
+# --- the schema's error responses ---------------------------------------------------------------
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable machine code, e.g. validation_error, task_not_open.")
+    message = serializers.CharField(help_text="A sentence for people.")
+    details = serializers.DictField(help_text="More about the error, e.g. the fields that were refused.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorBodySerializer()

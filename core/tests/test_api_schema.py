@@ -51,3 +51,30 @@ def test_lists_are_documented_as_pages(schema, path):
 def test_wallet_balances_are_documented_under_results(schema):
     body = _response_schema(schema, "/api/v1/wallet/", "get")
     assert set(body["properties"]) == {"results"} and body["properties"]["results"]["type"] == "array"
+
+
+# --- 9: every refusal is documented, with the error shape ----------------------------------------
+
+
+def test_every_operation_documents_401_and_429_with_the_error_shape(schema):
+    error = schema["components"]["schemas"]["Error"]
+    assert error["required"] == ["error"]
+    assert set(_ref(schema, error["properties"]["error"])["required"]) == {"code", "message", "details"}
+    for path, method, operation in _operations(schema):
+        codes = set(operation["responses"])
+        assert "429" in codes, (method, path)
+        if path != "/api/v1/auth/register/":  # reads no credentials
+            assert "401" in codes, (method, path)
+        for code, response in operation["responses"].items():
+            if code.startswith("4"):
+                assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_operations_document_400_for_input_and_404_for_ids(schema):
+    for path, method, operation in _operations(schema):
+        codes = set(operation["responses"])
+        if "requestBody" in operation or any(p["in"] == "query" for p in operation.get("parameters", [])):
+            assert "400" in codes, (method, path)
+        if "{id}" in path:
+            assert "404" in codes, (method, path)
+    assert {"403", "409"} <= set(schema["paths"]["/api/v1/offers/{id}/accept/"]["post"]["responses"])
