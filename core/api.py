@@ -1,13 +1,16 @@
-"""API plumbing shared by every app: one error shape (and its schema), pagination."""
+"""API plumbing shared by every app: one error shape, pagination, input fields, the schema's refusals."""
 
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from django.http import Http404
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -15,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
 from core.errors import ApplicationError
+from core.money import AMOUNT_PATTERN, supported_currencies, validate_currency
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +120,88 @@ class PaginatedListMixin:
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(serializer_class(page, many=True, **serializer_kwargs).data)
+
+
+# --- input fields whose schema says exactly what the server accepts -----------------------------
+
+# Text is taken as sent (not trimmed) so that its length is the length the schema states; the
+# services trim it. NUL cannot be stored in PostgreSQL text; required text needs a visible character.
+TEXT_PATTERN = r"^[^\x00]*$"
+REQUIRED_TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
+class RequiredTextField(serializers.CharField):
+    """Text that must have a visible character (``REQUIRED_TEXT_PATTERN``, stated in the schema).
+
+    A blank one reaches the service, which refuses it with its own code (``title_required``,
+    ``reason_required``).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if data == "":
+            return ""
+        return super().run_validation(data)
+
+
+def required_text(*, max_length: int, **kwargs: Any) -> serializers.CharField:
+    return RequiredTextField(max_length=max_length, **kwargs)
+
+
+def optional_text(*, max_length: int, **kwargs: Any) -> serializers.CharField:
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("default", "")
+    return serializers.CharField(
+        max_length=max_length,
+        allow_blank=True,
+        trim_whitespace=False,
+        validators=[RegexValidator(TEXT_PATTERN, message="Null characters are not allowed.", code="null_characters")],
+        **kwargs,
+    )
+
+
+class CurrencyField(serializers.ChoiceField):
+    """One of ``settings.HOLDFAST_CURRENCIES`` (documented as an enum; lower case is accepted too).
+
+    Anything else is refused with the services' own ``currency_not_supported``.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=supported_currencies(), **kwargs)
+
+    def to_internal_value(self, data: object) -> str:
+        if data == "" and self.allow_blank:
+            return ""
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=data)
+        return validate_currency(data, field=self.field_name or "currency")
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "pattern": AMOUNT_PATTERN, "example": "120.00"},
+            {"type": "number"},
+        ],
+        "description": "An amount in major units: ASCII digits with at most one dot and no separators, "
+        'as a string ("1200.50") or a JSON number.',
+    }
+)
+class AmountField(serializers.Field):
+    """A string in ``core.money.AMOUNT_PATTERN`` or a JSON number; ``parse_amount`` in the services
+    checks the format, sign, precision and size."""
+
+    default_error_messages = {"invalid": 'Send the amount as a string like "120.00" or as a number.'}
+
+    def to_internal_value(self, data: object) -> object:
+        if isinstance(data, bool) or not isinstance(data, str | int | float | Decimal):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value: object) -> str:
+        return str(value)
 
 
 # --- the schema's error responses ---------------------------------------------------------------

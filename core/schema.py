@@ -5,9 +5,10 @@ their settings' classes while loading their own modules."""
 from __future__ import annotations
 
 import drf_spectacular.openapi
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework_simplejwt.views import TokenViewBase
 
-from core.api import ErrorSerializer
+from core.api import REQUIRED_TEXT_PATTERN, ErrorSerializer
 
 ERROR_DESCRIPTIONS = {
     "400": "The request is not valid (validation_error or a specific code).",
@@ -54,3 +55,16 @@ class AutoSchema(drf_spectacular.openapi.AutoSchema):
                     response["description"] = ERROR_DESCRIPTIONS.get(code, "Error.")
         operation["responses"] = dict(sorted(responses.items()))
         return operation
+
+
+class RequiredTextFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = "core.api.RequiredTextField"
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = {"type": "string", "minLength": 1, "pattern": REQUIRED_TEXT_PATTERN}
+        if field.max_length is not None:
+            schema["maxLength"] = field.max_length
+        if field.help_text:
+            schema["description"] = str(field.help_text)
+        return schema

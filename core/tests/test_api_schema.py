@@ -1,7 +1,11 @@
 """The OpenAPI schema tells the truth: response shapes, refusals and input limits as the server has them."""
 
 import pytest
+from django.conf import settings
 from drf_spectacular.generators import SchemaGenerator
+
+from accounts.tests.factories import ClientFactory
+from marketplace.models import Offer, Task, TaskEvent
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -24,6 +28,10 @@ def _ref(schema, ref):
 
 def _response_schema(schema, path, method, code="200"):
     return _ref(schema, schema["paths"][path][method]["responses"][code]["content"]["application/json"]["schema"])
+
+
+def _request_schema(schema, path, method):
+    return _ref(schema, schema["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"])
 
 
 # --- 7: lists are documented as the pages they are -----------------------------------------------
@@ -78,3 +86,61 @@ def test_operations_document_400_for_input_and_404_for_ids(schema):
         if "{id}" in path:
             assert "404" in codes, (method, path)
     assert {"403", "409"} <= set(schema["paths"]["/api/v1/offers/{id}/accept/"]["post"]["responses"])
+
+
+# --- 10: the schema's limits are the server's ------------------------------------------------------
+
+
+def test_text_limits_are_the_models(schema):
+    create = _request_schema(schema, "/api/v1/tasks/", "post")["properties"]
+    assert create["title"]["maxLength"] == Task._meta.get_field("title").max_length == 120
+    assert create["description"]["maxLength"] == Task._meta.get_field("description").max_length == 5000
+    assert create["title"]["minLength"] == 1 and create["title"]["pattern"]
+    offer = _request_schema(schema, "/api/v1/tasks/{id}/offers/", "post")["properties"]
+    message = offer["message"]["oneOf"][0]  # or blank
+    assert message["maxLength"] == Offer._meta.get_field("message").max_length
+    for path in ("/api/v1/tasks/{id}/request-changes/", "/api/v1/escrows/{id}/request-changes/"):
+        reason = _request_schema(schema, path, "post")["properties"]["reason"]
+        assert reason["minLength"] == 1 and reason["maxLength"] == TaskEvent._meta.get_field("reason").max_length
+
+
+def test_bodies_are_json_only(schema):
+    for path, method, operation in _operations(schema):
+        if "requestBody" in operation:
+            assert list(operation["requestBody"]["content"]) == ["application/json"], (method, path)
+
+
+def test_currency_and_amount_fields_are_constrained(schema):
+    currency = next(p for p in schema["paths"]["/api/v1/tasks/"]["get"]["parameters"] if p["name"] == "currency")
+    assert [c for c in currency["schema"]["enum"] if c] == [c.upper() for c in settings.HOLDFAST_CURRENCIES]
+    money = _ref(schema, _request_schema(schema, "/api/v1/tasks/", "post")["properties"]["budget"])
+    assert _ref(schema, money["properties"]["currency"])["enum"] == settings.HOLDFAST_CURRENCIES
+    text = next(s for s in money["properties"]["amount"]["oneOf"] if s["type"] == "string")
+    assert text["pattern"] == "^-?[0-9]+(\\.[0-9]+)?$"
+
+
+@pytest.mark.django_db
+def test_form_bodies_are_refused(api_client):
+    api_client.force_authenticate(ClientFactory())
+    response = api_client.post(
+        "/api/v1/tasks/",
+        {"title": "Paint", "description": "A fence", "category": "other", "budget": "60"},
+        format="multipart",
+    )
+    assert response.status_code == 415
+    assert response.json()["error"]["code"] == "unsupported_media_type"
+    assert not Task.objects.exists()
+
+
+@pytest.mark.django_db
+def test_text_over_the_limit_is_refused_as_documented(api_client):
+    api_client.force_authenticate(ClientFactory())
+    payload = {
+        "title": "x" * 121,
+        "description": "y",
+        "category": "other",
+        "budget": {"amount": "60", "currency": "USD"},
+    }
+    assert api_client.post("/api/v1/tasks/", payload).status_code == 400
+    payload["title"] = "x" * 120
+    assert api_client.post("/api/v1/tasks/", payload).status_code == 201

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from moneyed import Money
 from rest_framework import serializers
 
-from core.money import AMOUNT_PATTERN, quantize
+from core.api import AmountField, CurrencyField
+from core.money import quantize
 
 MONEY_SCHEMA = inline_serializer(
     name="Money",
@@ -19,39 +18,14 @@ MONEY_SCHEMA = inline_serializer(
 )
 
 
-@extend_schema_field(
-    {
-        "oneOf": [
-            {"type": "string", "pattern": AMOUNT_PATTERN, "example": "120.00"},
-            {"type": "number"},
-        ],
-        "description": "An amount in major units: ASCII digits with at most one dot and no separators, "
-        'as a string ("1200.50") or a JSON number.',
-    }
-)
-class AmountField(serializers.Field):
-    """A string in ``core.money.AMOUNT_PATTERN`` or a JSON number; ``parse_amount`` in the services
-    checks the format, sign, precision and size."""
-
-    default_error_messages = {"invalid": 'Send the amount as a string like "120.00" or as a number.'}
-
-    def to_internal_value(self, data: object) -> object:
-        if isinstance(data, bool) or not isinstance(data, str | int | float | Decimal):
-            self.fail("invalid")
-        return data
-
-    def to_representation(self, value: object) -> str:
-        return str(value)
-
-
 class MoneyInputSerializer(serializers.Serializer):
     amount = AmountField()
-    currency = serializers.CharField(allow_blank=True, max_length=10)
+    currency = CurrencyField()
 
 
 class MoneyPatchSerializer(serializers.Serializer):
     amount = AmountField(required=False)
-    currency = serializers.CharField(required=False, allow_blank=True, max_length=10)
+    currency = CurrencyField(required=False, allow_blank=True, help_text="Blank or left out: unchanged.")
 
 
 @extend_schema_field(MONEY_SCHEMA)

@@ -6,14 +6,17 @@ is a 404, never a 403.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+import re
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import PaginatedListMixin
+from core.api import CurrencyField, PaginatedListMixin, optional_text, required_text
+from core.errors import ValidationError
 from marketplace import selectors, services
 from marketplace.api.serializers import (
     MoneyInputSerializer,
@@ -21,10 +24,16 @@ from marketplace.api.serializers import (
     OfferOutputSerializer,
     TaskOutputSerializer,
 )
-from marketplace.models import Offer, Task
+from marketplace.models import Offer, Task, TaskEvent
 
 ERROR = OpenApiResponse(description='Error: {"error": {"code", "message", "details"}}')
 REFUSALS = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR}
+
+# The limits the database and the services enforce, stated once (the models' columns).
+TITLE_MAX_LENGTH = Task._meta.get_field("title").max_length
+DESCRIPTION_MAX_LENGTH = Task._meta.get_field("description").max_length
+MESSAGE_MAX_LENGTH = Offer._meta.get_field("message").max_length
+REASON_MAX_LENGTH = TaskEvent._meta.get_field("reason").max_length
 
 
 def _task(request: Request, pk: int) -> Task:
@@ -38,21 +47,43 @@ def _task_response(task: Task) -> Response:
 # --- tasks --------------------------------------------------------------------------------------
 
 
+# Budgets are below one trillion with at most two decimal places; the selector refuses anything else.
+BUDGET_FILTER_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": r"^([0-9]{1,12}(\.[0-9]{1,2})?)?$", "description": "An amount like 49.99."}
+)
+class BudgetFilterField(serializers.CharField):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(required=False, allow_blank=True, trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: object) -> str:
+        text = super().to_internal_value(data)
+        if text and not re.fullmatch(BUDGET_FILTER_PATTERN, text):
+            raise ValidationError(
+                "Enter the budget filter as an amount below one trillion with at most two decimal places, like 49.99.",
+                code="filter_invalid",
+                details={"field": self.field_name},
+            )
+        return text
+
+
 class TaskListApi(PaginatedListMixin, APIView):
     class TaskFilterInput(serializers.Serializer):
-        q = serializers.CharField(required=False, allow_blank=True, max_length=200)
+        q = optional_text(max_length=200)
         category = serializers.ChoiceField(required=False, allow_blank=True, choices=Task.Category.choices)
-        currency = serializers.CharField(required=False, allow_blank=True, max_length=10)
-        min_budget = serializers.CharField(required=False, allow_blank=True, max_length=20)
-        max_budget = serializers.CharField(required=False, allow_blank=True, max_length=20)
+        currency = CurrencyField(required=False, allow_blank=True)
+        min_budget = BudgetFilterField()
+        max_budget = BudgetFilterField()
         ordering = serializers.ChoiceField(
             required=False, allow_blank=True, choices=list(selectors.TASK_ORDERINGS), default="newest"
         )
 
     class TaskCreateInput(serializers.Serializer):
-        title = serializers.CharField(allow_blank=True, max_length=500)
-        description = serializers.CharField(allow_blank=True, max_length=10000)
-        category = serializers.CharField()
+        title = required_text(max_length=TITLE_MAX_LENGTH)
+        description = required_text(max_length=DESCRIPTION_MAX_LENGTH)
+        category = serializers.ChoiceField(choices=Task.Category.choices)
         budget = MoneyInputSerializer()
 
     def get_permissions(self):
@@ -110,9 +141,7 @@ OfferStatusFilterInput = _status_filter_input(Offer)
 
 class TaskMineApi(PaginatedListMixin, APIView):
     @extend_schema(
-        parameters=[TaskStatusFilterInput],
-        responses={200: TaskOutputSerializer(many=True), 400: ERROR, 401: ERROR},
-        summary="Tasks I posted",
+        parameters=[TaskStatusFilterInput], responses={200: TaskOutputSerializer(many=True)}, summary="Tasks I posted"
     )
     def get(self, request: Request) -> Response:
         status_filter = _status_filter(request, TaskStatusFilterInput)
@@ -122,9 +151,9 @@ class TaskMineApi(PaginatedListMixin, APIView):
 
 class TaskDetailApi(APIView):
     class TaskUpdateInput(serializers.Serializer):
-        title = serializers.CharField(required=False, allow_blank=True, max_length=500)
-        description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
-        category = serializers.CharField(required=False)
+        title = required_text(max_length=TITLE_MAX_LENGTH, required=False)
+        description = required_text(max_length=DESCRIPTION_MAX_LENGTH, required=False)
+        category = serializers.ChoiceField(choices=Task.Category.choices, required=False)
         budget = MoneyPatchSerializer(required=False)
 
     def get_permissions(self):
@@ -161,11 +190,11 @@ class TaskDetailApi(APIView):
 
 
 class TaskCancelInput(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    reason = optional_text(max_length=REASON_MAX_LENGTH)
 
 
 class TaskRequestChangesInput(serializers.Serializer):
-    reason = serializers.CharField(allow_blank=True, max_length=2000)
+    reason = required_text(max_length=REASON_MAX_LENGTH, help_text="What to change; the tasker sees it.")
 
 
 def task_cancel_from_request(request: Request, task: Task) -> Task:
@@ -188,7 +217,7 @@ class TaskCancelApi(APIView):
 
 class TaskDeliverApi(APIView):
     class TaskDeliverInput(serializers.Serializer):
-        note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+        note = optional_text(max_length=REASON_MAX_LENGTH)
 
     @extend_schema(
         request=TaskDeliverInput, responses={200: TaskOutputSerializer, **REFUSALS}, summary="Mark delivered (tasker)"
@@ -222,10 +251,10 @@ class TaskCompleteApi(APIView):
 class TaskOffersApi(PaginatedListMixin, APIView):
     class OfferSubmitInput(serializers.Serializer):
         amount = MoneyInputSerializer()
-        message = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+        message = optional_text(max_length=MESSAGE_MAX_LENGTH)
 
     @extend_schema(
-        responses={200: OfferOutputSerializer(many=True), 401: ERROR, 404: ERROR},
+        responses={200: OfferOutputSerializer(many=True)},
         summary="Offers on a task (the client sees all, a tasker only their own)",
     )
     def get(self, request: Request, pk: int) -> Response:
@@ -253,9 +282,7 @@ class TaskOffersApi(PaginatedListMixin, APIView):
 
 class OfferMineApi(PaginatedListMixin, APIView):
     @extend_schema(
-        parameters=[OfferStatusFilterInput],
-        responses={200: OfferOutputSerializer(many=True), 400: ERROR, 401: ERROR},
-        summary="Offers I made",
+        parameters=[OfferStatusFilterInput], responses={200: OfferOutputSerializer(many=True)}, summary="Offers I made"
     )
     def get(self, request: Request) -> Response:
         status_filter = _status_filter(request, OfferStatusFilterInput)
@@ -293,7 +320,7 @@ class OfferAcceptApi(APIView):
 
 class OfferRejectApi(APIView):
     class OfferRejectInput(serializers.Serializer):
-        reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+        reason = optional_text(max_length=REASON_MAX_LENGTH)
 
     @extend_schema(
         request=OfferRejectInput,

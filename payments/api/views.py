@@ -94,7 +94,9 @@ class EscrowCheckoutApi(APIView):
 
 class EscrowConfirmApi(APIView):
     class ConfirmInput(serializers.Serializer):
-        payment_method = serializers.CharField(max_length=255, help_text="A PaymentMethod id, e.g. pm_card_visa.")
+        payment_method = serializers.RegexField(
+            r"^[A-Za-z0-9_]+$", max_length=255, help_text="A PaymentMethod id, e.g. pm_card_visa."
+        )
 
     class ConfirmOutput(serializers.Serializer):
         status = serializers.CharField(help_text="succeeded, processing or requires_action.")

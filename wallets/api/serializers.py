@@ -12,10 +12,10 @@ class WalletBalanceOutputSerializer(serializers.Serializer):
 
 
 class StatementFilterInputSerializer(serializers.Serializer):
-    currency = serializers.ChoiceField(choices=[], required=False)
+    currency = serializers.ChoiceField(choices=[], required=False, help_text="Defaults to the platform currency.")
     kind = serializers.ChoiceField(choices=JournalEntry.Kind.choices, required=False)
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    date_from = serializers.DateField(required=False, help_text="YYYY-MM-DD, inclusive.")
+    date_to = serializers.DateField(required=False, help_text="YYYY-MM-DD, inclusive.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,5 +1,5 @@
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,12 +26,7 @@ class WalletBalancesApi(APIView):
 
 class WalletTransactionsApi(PaginatedListMixin, APIView):
     @extend_schema(
-        parameters=[
-            OpenApiParameter("currency", str, description="Defaults to the platform currency."),
-            OpenApiParameter("kind", str),
-            OpenApiParameter("date_from", str, description="YYYY-MM-DD, inclusive"),
-            OpenApiParameter("date_to", str, description="YYYY-MM-DD, inclusive"),
-        ],
+        parameters=[StatementFilterInputSerializer],
         responses=StatementRowOutputSerializer(many=True),
         summary="My wallet statement, newest first, with the balance after each transaction",
     )
