@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -107,8 +108,30 @@ def _first_message(detail: Any) -> str | None:
 
 
 class Pagination(PageNumberPagination):
+    """``?page=`` and ``?page_size=`` (1 or more; above 100 gives 100).
+
+    A page size that is not a whole number from 1 is refused, as the schema says, rather than
+    silently replaced by the default.
+    """
+
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [f"Enter a whole number from 1 to {self.max_page_size}."]}
+            )
+        return min(int(raw), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 class PaginatedListMixin:

@@ -144,3 +144,25 @@ def test_text_over_the_limit_is_refused_as_documented(api_client):
     assert api_client.post("/api/v1/tasks/", payload).status_code == 400
     payload["title"] = "x" * 120
     assert api_client.post("/api/v1/tasks/", payload).status_code == 201
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page_size", ["abc", "0", "-1", "", "1.5", "٥"])
+def test_a_page_size_that_is_not_a_whole_number_from_1_is_refused(api_client, page_size):
+    response = api_client.get("/api/v1/tasks/", {"page_size": page_size})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"]["fields"]["page_size"]
+
+
+def test_page_parameters_are_documented_from_1(schema):
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/tasks/"]["get"]["parameters"]}
+    assert parameters["page"]["schema"]["minimum"] == 1 and parameters["page_size"]["schema"]["minimum"] == 1
+
+
+@pytest.mark.django_db
+def test_blank_wallet_filters_are_documented_and_mean_all(api_client, schema):
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/wallet/transactions/"]["get"]["parameters"]}
+    assert "" in parameters["kind"]["schema"]["enum"] and "" in parameters["currency"]["schema"]["enum"]
+    api_client.force_authenticate(ClientFactory())
+    response = api_client.get("/api/v1/wallet/transactions/", {"kind": "", "currency": ""})
+    assert response.status_code == 200 and response.json()["count"] == 0

@@ -12,8 +12,11 @@ class WalletBalanceOutputSerializer(serializers.Serializer):
 
 
 class StatementFilterInputSerializer(serializers.Serializer):
-    currency = serializers.ChoiceField(choices=[], required=False, help_text="Defaults to the platform currency.")
-    kind = serializers.ChoiceField(choices=JournalEntry.Kind.choices, required=False)
+    # Blank is the same as left out, as for every query parameter: the schema says so.
+    currency = serializers.ChoiceField(
+        choices=[], required=False, allow_blank=True, help_text="Defaults to the platform currency."
+    )
+    kind = serializers.ChoiceField(choices=JournalEntry.Kind.choices, required=False, allow_blank=True)
     date_from = serializers.DateField(required=False, help_text="YYYY-MM-DD, inclusive.")
     date_to = serializers.DateField(required=False, help_text="YYYY-MM-DD, inclusive.")
 

@@ -35,10 +35,13 @@ class WalletTransactionsApi(PaginatedListMixin, APIView):
         filters.is_valid(raise_exception=True)
         data = filters.validated_data
         account = selectors.wallet_account_find(
-            user=request.user, currency=data.get("currency", settings.DEFAULT_CURRENCY)
+            user=request.user, currency=data.get("currency") or settings.DEFAULT_CURRENCY
         )
         postings = selectors.account_statement(
-            account=account, date_from=data.get("date_from"), date_to=data.get("date_to"), kind=data.get("kind")
+            account=account,
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            kind=data.get("kind") or None,
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(postings, request, view=self)
