@@ -110,8 +110,9 @@ def _first_message(detail: Any) -> str | None:
 class Pagination(PageNumberPagination):
     """``?page=`` and ``?page_size=`` (1 or more; above 100 gives 100).
 
-    A page size that is not a whole number from 1 is refused, as the schema says, rather than
-    silently replaced by the default.
+    As the schema says: a page size that is not a whole number from 1 is refused rather than
+    silently replaced by the default, and a page that is not a whole number is not found
+    (blank was the first page).
     """
 
     page_size_query_param = "page_size"
@@ -126,6 +127,12 @@ class Pagination(PageNumberPagination):
                 {self.page_size_query_param: [f"Enter a whole number from 1 to {self.max_page_size}."]}
             )
         return min(int(raw), self.max_page_size)
+
+    def get_page_number(self, request: Request, paginator: Any) -> Any:
+        raw = request.query_params.get(self.page_query_param)
+        if raw is not None and not re.fullmatch(r"[0-9]+", raw):
+            raise exceptions.NotFound("Invalid page.")  # as DRF answers a page past the last
+        return super().get_page_number(request, paginator)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)

@@ -166,3 +166,16 @@ def test_blank_wallet_filters_are_documented_and_mean_all(api_client, schema):
     api_client.force_authenticate(ClientFactory())
     response = api_client.get("/api/v1/wallet/transactions/", {"kind": "", "currency": ""})
     assert response.status_code == 200 and response.json()["count"] == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["", "abc", "last", "1.0"])
+def test_a_page_that_is_not_a_whole_number_is_not_found(api_client, page):
+    response = api_client.get("/api/v1/tasks/", {"page": page})
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_blank_wallet_dates_are_documented(schema):
+    parameters = {p["name"]: p for p in schema["paths"]["/api/v1/wallet/transactions/"]["get"]["parameters"]}
+    for name in ("date_from", "date_to"):
+        assert {"type": "string", "maxLength": 0} in parameters[name]["schema"]["oneOf"]
