@@ -1,8 +1,10 @@
 from django.contrib import admin
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.views import SpectacularSwaggerView
 
-from core.views import favicon
+from core import views as core_views
+from core.api_docs import SchemaRedocView, SchemaView
 from processors.stripe.webhooks import StripeWebhookView
 
 api_v1 = [
@@ -14,7 +16,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("favicon.ico", favicon, name="favicon"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("wallet/", include("wallets.urls")),
@@ -22,9 +24,13 @@ urlpatterns = [
     path("disputes/", include("disputes.urls")),
     path("stripe/webhook/<uuid:uuid>/", StripeWebhookView.as_view(), name="stripe-webhook"),
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("api/redoc/", SchemaRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    # Any other /api/ address is the API's JSON 404, also with DEBUG on (where Django would
+    # otherwise answer its HTML debug page, e.g. for /api/v1/tasks/-1/).
+    # CSRF-exempt: a POST there is a 404 too, not the CSRF failure page.
+    re_path(r"^api/", csrf_exempt(core_views.page_not_found), name="api-not-found"),
     path("", include("marketplace.urls")),
 ]
 

@@ -6,7 +6,8 @@ minor units exist only at the Stripe boundary, through ``to_minor_units``/``from
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from moneyed import Money
@@ -68,21 +69,27 @@ def validate_currency(currency: str, *, field: str = "currency") -> str:
     return code
 
 
+# The one format a typed amount may take: ASCII digits, at most one dot with digits after it, and
+# a leading minus only so that "-5" is told it must be positive. No exponents ("1e3"), no digit
+# group separators ("1,000", "1_000", "1 000"), no other scripts' digits ("١٢٠", "１２０").
+AMOUNT_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+_AMOUNT_TEXT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
 def parse_amount(value: object, currency: str, *, field: str = "amount") -> Decimal:
     """A user-supplied amount -> Decimal, or a clear error. Positive, finite, no sub-cent digits.
 
-    The size is checked before rounding: ``quantize`` raises ``InvalidOperation`` for amounts
-    with more digits than the decimal context holds ("1e30"), which would otherwise be a 500.
+    Text must be in ``AMOUNT_PATTERN`` ("120", "120.50"); numbers (a JSON number, a ``Decimal``
+    from a form) are taken as they are. The size is checked before rounding: ``quantize`` raises
+    ``InvalidOperation`` for amounts with more digits than the decimal context holds ("1e30" as
+    a number), which would otherwise be a 500.
     """
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
+    amount = _amount_decimal(value)
+    if amount is None or not amount.is_finite():
         raise ValidationError(
-            "Enter the amount as a number, like 120.00.", code="amount_invalid", details={"field": field}
-        )
-    if not amount.is_finite():
-        raise ValidationError(
-            "Enter the amount as a number, like 120.00.", code="amount_invalid", details={"field": field}
+            "Enter the amount with digits and at most one dot, like 1200.00 (no commas or spaces).",
+            code="amount_invalid",
+            details={"field": field},
         )
     if amount <= 0:
         raise ValidationError(
@@ -97,6 +104,18 @@ def parse_amount(value: object, currency: str, *, field: str = "amount") -> Deci
             details={"field": field},
         )
     return amount
+
+
+def _amount_decimal(value: object) -> Decimal | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal | int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))  # the shortest text of the number sent, not its binary expansion
+    if isinstance(value, str) and _AMOUNT_TEXT.fullmatch(value):
+        return Decimal(value)
+    return None
 
 
 def money(amount: Decimal | int | str, currency: str) -> Money:

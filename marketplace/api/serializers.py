@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from moneyed import Money
 from rest_framework import serializers
 
+from core.api import AmountField, CurrencyField
 from core.money import quantize
 
 MONEY_SCHEMA = inline_serializer(
@@ -20,29 +18,14 @@ MONEY_SCHEMA = inline_serializer(
 )
 
 
-@extend_schema_field(OpenApiTypes.STR)
-class AmountField(serializers.Field):
-    """Accepts a string or a JSON number; the services check sign, precision and size."""
-
-    default_error_messages = {"invalid": 'Send the amount as a string like "120.00".'}
-
-    def to_internal_value(self, data: object) -> str:
-        if isinstance(data, bool) or not isinstance(data, str | int | float | Decimal):
-            self.fail("invalid")
-        return str(data)
-
-    def to_representation(self, value: object) -> str:
-        return str(value)
-
-
 class MoneyInputSerializer(serializers.Serializer):
     amount = AmountField()
-    currency = serializers.CharField(allow_blank=True, max_length=10)
+    currency = CurrencyField()
 
 
 class MoneyPatchSerializer(serializers.Serializer):
     amount = AmountField(required=False)
-    currency = serializers.CharField(required=False, allow_blank=True, max_length=10)
+    currency = CurrencyField(required=False, allow_blank=True, help_text="Blank or left out: unchanged.")
 
 
 @extend_schema_field(MONEY_SCHEMA)

@@ -20,4 +20,11 @@ urlpatterns = [
     path("offers/<int:pk>/withdraw/", views.OfferWithdrawApi.as_view(), name="market-api-offer-withdraw"),
     path("offers/<int:pk>/accept/", views.OfferAcceptApi.as_view(), name="market-api-offer-accept"),
     path("offers/<int:pk>/reject/", views.OfferRejectApi.as_view(), name="market-api-offer-reject"),
+    # The escrow's task operations (the rest of the escrow API is payments.api.urls).
+    path(
+        "escrows/<int:pk>/request-changes/",
+        views.EscrowRequestChangesApi.as_view(),
+        name="payments-api-escrow-request-changes",
+    ),
+    path("escrows/<int:pk>/cancel/", views.EscrowCancelApi.as_view(), name="payments-api-escrow-cancel"),
 ]

@@ -6,14 +6,17 @@ is a 404, never a 403.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+import re
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import Pagination
+from core.api import CurrencyField, PaginatedListMixin, optional_text, required_text
+from core.errors import ValidationError
 from marketplace import selectors, services
 from marketplace.api.serializers import (
     MoneyInputSerializer,
@@ -21,16 +24,19 @@ from marketplace.api.serializers import (
     OfferOutputSerializer,
     TaskOutputSerializer,
 )
-from marketplace.models import Offer, Task
+from marketplace.models import Offer, Task, TaskEvent
+from payments.api.serializers import EscrowDetailOutputSerializer
+from payments.api.views import REFUSALS as PAYMENT_REFUSALS
+from payments.api.views import escrow_detail_response, escrow_for_request
 
 ERROR = OpenApiResponse(description='Error: {"error": {"code", "message", "details"}}')
 REFUSALS = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR}
 
-
-def _paginated(request: Request, view: APIView, queryset, serializer_class) -> Response:
-    paginator = Pagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+# The limits the database and the services enforce, stated once (the models' columns).
+TITLE_MAX_LENGTH = Task._meta.get_field("title").max_length
+DESCRIPTION_MAX_LENGTH = Task._meta.get_field("description").max_length
+MESSAGE_MAX_LENGTH = Offer._meta.get_field("message").max_length
+REASON_MAX_LENGTH = TaskEvent._meta.get_field("reason").max_length
 
 
 def _task(request: Request, pk: int) -> Task:
@@ -44,27 +50,47 @@ def _task_response(task: Task) -> Response:
 # --- tasks --------------------------------------------------------------------------------------
 
 
-class TaskListApi(APIView):
+# Budgets are below one trillion with at most two decimal places; the selector refuses anything else.
+BUDGET_FILTER_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": r"^([0-9]{1,12}(\.[0-9]{1,2})?)?$", "description": "An amount like 49.99."}
+)
+class BudgetFilterField(serializers.CharField):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(required=False, allow_blank=True, trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: object) -> str:
+        text = super().to_internal_value(data)
+        if text and not re.fullmatch(BUDGET_FILTER_PATTERN, text):
+            raise ValidationError(
+                "Enter the budget filter as an amount below one trillion with at most two decimal places, like 49.99.",
+                code="filter_invalid",
+                details={"field": self.field_name},
+            )
+        return text
+
+
+class TaskListApi(PaginatedListMixin, APIView):
     class TaskFilterInput(serializers.Serializer):
-        q = serializers.CharField(
-            required=False,
-            allow_blank=True,
+        q = optional_text(
             max_length=200,
             help_text='Full-text search of title and description: any word order, word stems, "a phrase", -exclude.',
         )
         category = serializers.ChoiceField(required=False, allow_blank=True, choices=Task.Category.choices)
-        currency = serializers.CharField(required=False, allow_blank=True, max_length=10)
-        min_budget = serializers.CharField(required=False, allow_blank=True, max_length=20)
-        max_budget = serializers.CharField(required=False, allow_blank=True, max_length=20)
+        currency = CurrencyField(required=False, allow_blank=True)
+        min_budget = BudgetFilterField()
+        max_budget = BudgetFilterField()
         # "relevance" (the default): best match first when searching, newest first otherwise.
         ordering = serializers.ChoiceField(
             required=False, allow_blank=True, choices=list(selectors.TASK_ORDERINGS), default="relevance"
         )
 
     class TaskCreateInput(serializers.Serializer):
-        title = serializers.CharField(allow_blank=True, max_length=500)
-        description = serializers.CharField(allow_blank=True, max_length=10000)
-        category = serializers.CharField()
+        title = required_text(max_length=TITLE_MAX_LENGTH)
+        description = required_text(max_length=DESCRIPTION_MAX_LENGTH)
+        category = serializers.ChoiceField(choices=Task.Category.choices)
         budget = MoneyInputSerializer()
 
     def get_permissions(self):
@@ -81,7 +107,9 @@ class TaskListApi(APIView):
     def get(self, request: Request) -> Response:
         filters = self.TaskFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return _paginated(request, self, selectors.task_list_open(**filters.validated_data), TaskOutputSerializer)
+        return self.paginated_response(
+            request, selectors.task_list_open(**filters.validated_data), TaskOutputSerializer
+        )
 
     @extend_schema(request=TaskCreateInput, responses={201: TaskOutputSerializer, **REFUSALS}, summary="Post a task")
     def post(self, request: Request) -> Response:
@@ -99,21 +127,40 @@ class TaskListApi(APIView):
         return Response(TaskOutputSerializer(task).data, status=status.HTTP_201_CREATED)
 
 
-class TaskMineApi(APIView):
-    @extend_schema(responses={200: TaskOutputSerializer(many=True), 401: ERROR}, summary="Tasks I posted")
+def _status_filter_input(model) -> type[serializers.Serializer]:
+    """The ``?status=`` filter of a "mine" list: one of the model's statuses, or blank for all."""
+    return type(
+        f"{model.__name__}StatusFilterInput",
+        (serializers.Serializer,),
+        {"status": serializers.ChoiceField(choices=model.Status.choices, required=False, allow_blank=True)},
+    )
+
+
+def _status_filter(request: Request, filter_input: type[serializers.Serializer]) -> str:
+    filters = filter_input(data=request.query_params)
+    filters.is_valid(raise_exception=True)
+    return filters.validated_data.get("status", "")
+
+
+TaskStatusFilterInput = _status_filter_input(Task)
+OfferStatusFilterInput = _status_filter_input(Offer)
+
+
+class TaskMineApi(PaginatedListMixin, APIView):
+    @extend_schema(
+        parameters=[TaskStatusFilterInput], responses={200: TaskOutputSerializer(many=True)}, summary="Tasks I posted"
+    )
     def get(self, request: Request) -> Response:
-        status_filter = request.query_params.get("status", "")
-        if status_filter not in Task.Status.values:
-            status_filter = ""
+        status_filter = _status_filter(request, TaskStatusFilterInput)
         queryset = selectors.task_list_for_client(client=request.user, status=status_filter)
-        return _paginated(request, self, queryset, TaskOutputSerializer)
+        return self.paginated_response(request, queryset, TaskOutputSerializer)
 
 
 class TaskDetailApi(APIView):
     class TaskUpdateInput(serializers.Serializer):
-        title = serializers.CharField(required=False, allow_blank=True, max_length=500)
-        description = serializers.CharField(required=False, allow_blank=True, max_length=10000)
-        category = serializers.CharField(required=False)
+        title = required_text(max_length=TITLE_MAX_LENGTH, required=False)
+        description = required_text(max_length=DESCRIPTION_MAX_LENGTH, required=False)
+        category = serializers.ChoiceField(choices=Task.Category.choices, required=False)
         budget = MoneyPatchSerializer(required=False)
 
     def get_permissions(self):
@@ -145,21 +192,39 @@ class TaskDetailApi(APIView):
         return _task_response(selectors.task_get_visible(task_id=task.pk, user=request.user))
 
 
-class TaskCancelApi(APIView):
-    class TaskCancelInput(serializers.Serializer):
-        reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+# Cancelling and asking for changes are task actions the escrow API offers too (on the escrow's
+# task): both APIs take the same input and call the same service through these.
 
+
+class TaskCancelInput(serializers.Serializer):
+    reason = optional_text(max_length=REASON_MAX_LENGTH)
+
+
+class TaskRequestChangesInput(serializers.Serializer):
+    reason = required_text(max_length=REASON_MAX_LENGTH, help_text="What to change; the tasker sees it.")
+
+
+def task_cancel_from_request(request: Request, task: Task) -> Task:
+    data = TaskCancelInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    return services.task_cancel(task=task, actor=request.user, **data.validated_data)
+
+
+def task_request_changes_from_request(request: Request, task: Task) -> Task:
+    data = TaskRequestChangesInput(data=request.data)
+    data.is_valid(raise_exception=True)
+    return services.task_request_changes(task=task, actor=request.user, **data.validated_data)
+
+
+class TaskCancelApi(APIView):
     @extend_schema(request=TaskCancelInput, responses={200: TaskOutputSerializer, **REFUSALS}, summary="Cancel a task")
     def post(self, request: Request, pk: int) -> Response:
-        data = self.TaskCancelInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        task = services.task_cancel(task=_task(request, pk), actor=request.user, **data.validated_data)
-        return _task_response(task)
+        return _task_response(task_cancel_from_request(request, _task(request, pk)))
 
 
 class TaskDeliverApi(APIView):
     class TaskDeliverInput(serializers.Serializer):
-        note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+        note = optional_text(max_length=REASON_MAX_LENGTH)
 
     @extend_schema(
         request=TaskDeliverInput, responses={200: TaskOutputSerializer, **REFUSALS}, summary="Mark delivered (tasker)"
@@ -172,19 +237,13 @@ class TaskDeliverApi(APIView):
 
 
 class TaskRequestChangesApi(APIView):
-    class TaskRequestChangesInput(serializers.Serializer):
-        reason = serializers.CharField(allow_blank=True, max_length=2000)
-
     @extend_schema(
         request=TaskRequestChangesInput,
         responses={200: TaskOutputSerializer, **REFUSALS},
         summary="Send delivered work back (client)",
     )
     def post(self, request: Request, pk: int) -> Response:
-        data = self.TaskRequestChangesInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        task = services.task_request_changes(task=_task(request, pk), actor=request.user, **data.validated_data)
-        return _task_response(task)
+        return _task_response(task_request_changes_from_request(request, _task(request, pk)))
 
 
 class TaskCompleteApi(APIView):
@@ -196,19 +255,19 @@ class TaskCompleteApi(APIView):
 # --- offers -------------------------------------------------------------------------------------
 
 
-class TaskOffersApi(APIView):
+class TaskOffersApi(PaginatedListMixin, APIView):
     class OfferSubmitInput(serializers.Serializer):
         amount = MoneyInputSerializer()
-        message = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+        message = optional_text(max_length=MESSAGE_MAX_LENGTH)
 
     @extend_schema(
-        responses={200: OfferOutputSerializer(many=True), 401: ERROR, 404: ERROR},
+        responses={200: OfferOutputSerializer(many=True)},
         summary="Offers on a task (the client sees all, a tasker only their own)",
     )
     def get(self, request: Request, pk: int) -> Response:
         task = _task(request, pk)
         offers = selectors.offer_list_for_task(task=task, user=request.user)
-        return _paginated(request, self, offers, OfferOutputSerializer)
+        return self.paginated_response(request, offers, OfferOutputSerializer)
 
     @extend_schema(
         request=OfferSubmitInput, responses={201: OfferOutputSerializer, **REFUSALS}, summary="Make an offer (tasker)"
@@ -228,14 +287,14 @@ class TaskOffersApi(APIView):
         return Response(OfferOutputSerializer(offer).data, status=status.HTTP_201_CREATED)
 
 
-class OfferMineApi(APIView):
-    @extend_schema(responses={200: OfferOutputSerializer(many=True), 401: ERROR}, summary="Offers I made")
+class OfferMineApi(PaginatedListMixin, APIView):
+    @extend_schema(
+        parameters=[OfferStatusFilterInput], responses={200: OfferOutputSerializer(many=True)}, summary="Offers I made"
+    )
     def get(self, request: Request) -> Response:
-        status_filter = request.query_params.get("status", "")
-        if status_filter not in Offer.Status.values:
-            status_filter = ""
+        status_filter = _status_filter(request, OfferStatusFilterInput)
         queryset = selectors.offer_list_for_tasker(tasker=request.user, status=status_filter)
-        return _paginated(request, self, queryset, OfferOutputSerializer)
+        return self.paginated_response(request, queryset, OfferOutputSerializer)
 
 
 def _offer(request: Request, pk: int) -> Offer:
@@ -268,7 +327,7 @@ class OfferAcceptApi(APIView):
 
 class OfferRejectApi(APIView):
     class OfferRejectInput(serializers.Serializer):
-        reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+        reason = optional_text(max_length=REASON_MAX_LENGTH)
 
     @extend_schema(
         request=OfferRejectInput,
@@ -280,3 +339,32 @@ class OfferRejectApi(APIView):
         data.is_valid(raise_exception=True)
         offer = services.offer_reject(offer=_offer(request, pk), actor=request.user, **data.validated_data)
         return Response(OfferOutputSerializer(offer).data)
+
+
+# --- the escrow's task operations -----------------------------------------------------------------
+# Addressed by escrow id for the mobile apps' payment screen; they act on the escrow's task, so the
+# task moves with its escrows. They live here, above payments, and answer with the escrow.
+
+
+class EscrowRequestChangesApi(APIView):
+    @extend_schema(
+        request=TaskRequestChangesInput,
+        responses={200: EscrowDetailOutputSerializer, **PAYMENT_REFUSALS},
+        summary="Send delivered work back (client); the automatic release stops",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        escrow = escrow_for_request(request, pk)
+        task_request_changes_from_request(request, escrow.task)
+        return escrow_detail_response(request, escrow)
+
+
+class EscrowCancelApi(APIView):
+    @extend_schema(
+        request=TaskCancelInput,
+        responses={200: EscrowDetailOutputSerializer, **PAYMENT_REFUSALS},
+        summary="Cancel the task before delivery (client); a paid escrow is refunded in full",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        escrow = escrow_for_request(request, pk)
+        task_cancel_from_request(request, escrow.task)
+        return escrow_detail_response(request, escrow)

@@ -182,7 +182,8 @@ def test_offer_errors_have_stable_codes(api_client):
 @pytest.mark.parametrize(
     ("amount", "code"),
     [
-        ("1e30", "amount_too_large"),
+        ("1e30", "amount_invalid"),  # text: digits and one dot only, no exponent
+        ("9" * 13, "amount_too_large"),
         (1e30, "amount_too_large"),  # a JSON number
         ("NaN", "amount_invalid"),
         ("Infinity", "amount_invalid"),
@@ -281,3 +282,30 @@ def test_browse_search_matches_words_and_stems(api_client):
         body = api_client.get(TASKS, {"q": q}).json()
         assert [t["id"] for t in body["results"]] == [tv.pk], q
     assert api_client.get(TASKS, {"q": "piano"}).json()["count"] == 0
+
+
+@pytest.mark.parametrize("amount", ["١٢٠", "１２０", "1_000", "1,000.00", "1 000", "1e3", " 60"])
+def test_amounts_outside_the_one_format_are_refused_and_nothing_is_stored(api_client, amount):
+    api_client.force_authenticate(ClientFactory())
+    error = _error(api_client.post(TASKS, _task_payload(amount=amount), format="json"), 400, "amount_invalid")
+    assert "1200.00" in error["message"]  # the message shows the format to use
+    assert not Task.objects.exists()
+
+
+def test_an_amount_with_digits_and_one_dot_is_accepted(api_client):
+    api_client.force_authenticate(ClientFactory())
+    response = api_client.post(TASKS, _task_payload(amount="1000.50"), format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["budget"] == {"amount": "1000.50", "currency": "USD"}
+
+
+@pytest.mark.parametrize(
+    ("path", "known"), [("/api/v1/tasks/mine/", "cancelled"), ("/api/v1/offers/mine/", "withdrawn")]
+)
+def test_mine_lists_refuse_an_unknown_status_and_filter_by_a_known_one(api_client, path, known):
+    task = TaskFactory()
+    api_client.force_authenticate(task.client)
+    response = api_client.get(path, {"status": "nonsense"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "validation_error"
+    assert api_client.get(path, {"status": known}).json()["count"] == 0
+    assert api_client.get(path, {"status": ""}).status_code == 200

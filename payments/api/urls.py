@@ -8,10 +8,4 @@ urlpatterns = [
     path("escrows/<int:pk>/checkout/", views.EscrowCheckoutApi.as_view(), name="payments-api-escrow-checkout"),
     path("escrows/<int:pk>/confirm/", views.EscrowConfirmApi.as_view(), name="payments-api-escrow-confirm"),
     path("escrows/<int:pk>/approve/", views.EscrowApproveApi.as_view(), name="payments-api-escrow-approve"),
-    path(
-        "escrows/<int:pk>/request-changes/",
-        views.EscrowRequestChangesApi.as_view(),
-        name="payments-api-escrow-request-changes",
-    ),
-    path("escrows/<int:pk>/cancel/", views.EscrowCancelApi.as_view(), name="payments-api-escrow-cancel"),
 ]

@@ -13,9 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import Pagination
+from core.api import PaginatedListMixin
 from core.errors import PermissionDenied
-from marketplace import services as market
 from payments import escrow as services
 from payments import selectors
 from payments.api.serializers import EscrowDetailOutputSerializer, EscrowOutputSerializer
@@ -25,16 +24,16 @@ ERROR = OpenApiResponse(description='Error: {"error": {"code", "message", "detai
 REFUSALS = {400: ERROR, 401: ERROR, 402: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 503: ERROR}
 
 
-def _escrow(request: Request, pk: int) -> Escrow:
+def escrow_for_request(request: Request, pk: int) -> Escrow:
     return selectors.escrow_get_for_party(escrow_id=pk, user=request.user)
 
 
-def _detail(request: Request, escrow: Escrow) -> Response:
-    escrow = _escrow(request, escrow.pk)  # re-read: services may have moved it on
+def escrow_detail_response(request: Request, escrow: Escrow) -> Response:
+    escrow = escrow_for_request(request, escrow.pk)  # re-read: services may have moved it on
     return Response(EscrowDetailOutputSerializer(escrow, context={"user": request.user}).data)
 
 
-class EscrowListApi(APIView):
+class EscrowListApi(PaginatedListMixin, APIView):
     class FilterInput(serializers.Serializer):
         status = serializers.ChoiceField(choices=Escrow.Status.choices, required=False, allow_blank=True)
 
@@ -47,11 +46,7 @@ class EscrowListApi(APIView):
         filters = self.FilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.escrow_list_for_user(user=request.user, status=filters.validated_data.get("status", ""))
-        paginator = Pagination()
-        page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(
-            EscrowOutputSerializer(page, many=True, context={"user": request.user}).data
-        )
+        return self.paginated_response(request, queryset, EscrowOutputSerializer, context={"user": request.user})
 
 
 class EscrowDetailApi(APIView):
@@ -60,7 +55,7 @@ class EscrowDetailApi(APIView):
         summary="An escrow: my side of the breakdown, and its timeline",
     )
     def get(self, request: Request, pk: int) -> Response:
-        return _detail(request, _escrow(request, pk))
+        return escrow_detail_response(request, escrow_for_request(request, pk))
 
 
 class EscrowCheckoutApi(APIView):
@@ -77,7 +72,7 @@ class EscrowCheckoutApi(APIView):
         summary="Start paying (client): the PaymentIntent's client secret. Repeatable.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        checkout = services.escrow_checkout_start(escrow=_escrow(request, pk), actor=request.user)
+        checkout = services.escrow_checkout_start(escrow=escrow_for_request(request, pk), actor=request.user)
         escrow = checkout.escrow
         return Response(
             self.CheckoutOutput(
@@ -94,7 +89,9 @@ class EscrowCheckoutApi(APIView):
 
 class EscrowConfirmApi(APIView):
     class ConfirmInput(serializers.Serializer):
-        payment_method = serializers.CharField(max_length=255, help_text="A PaymentMethod id, e.g. pm_card_visa.")
+        payment_method = serializers.RegexField(
+            r"^[A-Za-z0-9_]+$", max_length=255, help_text="A PaymentMethod id, e.g. pm_card_visa."
+        )
 
     class ConfirmOutput(serializers.Serializer):
         status = serializers.CharField(help_text="succeeded, processing or requires_action.")
@@ -106,7 +103,7 @@ class EscrowConfirmApi(APIView):
         summary="Pay with a payment method (client). The escrow is funded when Stripe confirms.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        escrow = _escrow(request, pk)
+        escrow = escrow_for_request(request, pk)
         data = self.ConfirmInput(data=request.data)
         data.is_valid(raise_exception=True)
         attempt = services.escrow_payment_confirm(
@@ -125,42 +122,7 @@ class EscrowApproveApi(APIView):
         summary="Approve the work and release the payment to the tasker (client)",
     )
     def post(self, request: Request, pk: int) -> Response:
-        escrow = _escrow(request, pk)
+        escrow = escrow_for_request(request, pk)
         if escrow.client_id != request.user.pk:
             raise PermissionDenied("Only the client can approve the work.", code="not_escrow_client")
-        return _detail(request, services.escrow_approve(escrow=escrow, actor=request.user))
-
-
-class EscrowRequestChangesApi(APIView):
-    class RequestChangesInput(serializers.Serializer):
-        reason = serializers.CharField(allow_blank=True, max_length=2000)
-
-    @extend_schema(
-        request=RequestChangesInput,
-        responses={200: EscrowDetailOutputSerializer, **REFUSALS},
-        summary="Send delivered work back (client); the automatic release stops",
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        escrow = _escrow(request, pk)
-        data = self.RequestChangesInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        market.task_request_changes(task=escrow.task, actor=request.user, reason=data.validated_data["reason"])
-        return _detail(request, escrow)
-
-
-class EscrowCancelApi(APIView):
-    class CancelInput(serializers.Serializer):
-        reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
-
-    @extend_schema(
-        request=CancelInput,
-        responses={200: EscrowDetailOutputSerializer, **REFUSALS},
-        summary="Cancel the task before delivery (client); a paid escrow is refunded in full",
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        escrow = _escrow(request, pk)
-        data = self.CancelInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        # Through the task, so the task is cancelled along with its escrow.
-        market.task_cancel(task=escrow.task, actor=request.user, reason=data.validated_data["reason"])
-        return _detail(request, escrow)
+        return escrow_detail_response(request, services.escrow_approve(escrow=escrow, actor=request.user))

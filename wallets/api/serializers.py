@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.money import supported_currencies
@@ -11,11 +12,27 @@ class WalletBalanceOutputSerializer(serializers.Serializer):
     pending_as_tasker = serializers.DecimalField(max_digits=18, decimal_places=2)
 
 
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}],
+        "description": "YYYY-MM-DD, inclusive; blank for no limit.",
+    }
+)
+class OptionalDateField(serializers.DateField):
+    """A date filter; blank is the same as left out (DRF's rule for optional query parameters)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, **kwargs)
+
+
 class StatementFilterInputSerializer(serializers.Serializer):
-    currency = serializers.ChoiceField(choices=[], required=False)
-    kind = serializers.ChoiceField(choices=JournalEntry.Kind.choices, required=False)
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    # Blank is the same as left out, as for every query parameter: the schema says so.
+    currency = serializers.ChoiceField(
+        choices=[], required=False, allow_blank=True, help_text="Defaults to the platform currency."
+    )
+    kind = serializers.ChoiceField(choices=JournalEntry.Kind.choices, required=False, allow_blank=True)
+    date_from = OptionalDateField()
+    date_to = OptionalDateField()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
