@@ -347,36 +347,25 @@ def offer_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def my_tasks(request: HttpRequest) -> HttpResponse:
-    status = request.GET.get("status", "")
-    if status not in Task.Status.values:
-        status = ""
-    page = _page(request, selectors.task_list_for_client(client=request.user, status=status))
-    return render(
-        request,
-        "marketplace/my_tasks.html",
-        {
-            "page": page,
-            "status": status,
-            "statuses": Task.Status.choices,
-            "querystring": _querystring_without_page(request),
-        },
-    )
+    return _mine(request, "marketplace/my_tasks.html", Task.Status, selectors.task_list_for_client, "client")
 
 
 @login_required
 @require_GET
 def my_offers(request: HttpRequest) -> HttpResponse:
+    return _mine(request, "marketplace/my_offers.html", Offer.Status, selectors.offer_list_for_tasker, "tasker")
+
+
+def _mine(request: HttpRequest, template: str, statuses, select, owner: str) -> HttpResponse:
+    """A user's own tasks or offers, filtered by one of their statuses (an unknown one shows all)."""
     status = request.GET.get("status", "")
-    if status not in Offer.Status.values:
+    if status not in statuses.values:
         status = ""
-    page = _page(request, selectors.offer_list_for_tasker(tasker=request.user, status=status))
-    return render(
-        request,
-        "marketplace/my_offers.html",
-        {
-            "page": page,
-            "status": status,
-            "statuses": Offer.Status.choices,
-            "querystring": _querystring_without_page(request),
-        },
-    )
+    page = _page(request, select(**{owner: request.user, "status": status}))
+    context = {
+        "page": page,
+        "status": status,
+        "statuses": statuses.choices,
+        "querystring": _querystring_without_page(request),
+    }
+    return render(request, template, context)
