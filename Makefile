@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench ledger-check clean-data
+.PHONY: install run test lint format bench bench-startup ledger-check clean-data
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,8 +32,13 @@ bench: install
 	$(BIN)/python bench/ledger_bench.py
 	$(BIN)/python bench/escrow_bench.py
 
+# A first `make run` on empty data, phase by phase (its own data directory and ports).
+bench-startup: install
+	$(BIN)/python bench/startup_bench.py --warm
+
 ledger-check: install
 	$(BIN)/python manage.py ledger_check
 
+HOLDFAST_DATA_DIR ?= .data
 clean-data:
-	rm -rf .data
+	rm -rf "$(HOLDFAST_DATA_DIR)"
