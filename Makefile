@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench bench-startup ledger-check clean-data
+.PHONY: install run test test-e2e lint format bench bench-startup ledger-check clean-data
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ run: install
 
 test: install
 	$(BIN)/pytest
+
+test-e2e: install
+	$(BIN)/pytest -m e2e
 
 lint: install
 	$(BIN)/ruff check .
