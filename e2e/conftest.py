@@ -42,12 +42,6 @@ def chromium_executable() -> str | None:
     return None
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
-            item.add_marker(pytest.mark.e2e)
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield

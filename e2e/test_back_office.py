@@ -13,7 +13,7 @@ from payments.models import Escrow
 from payments.tests.escrow_helpers import accepted_escrow, fund
 from wallets.selectors import ledger_invariant_violations
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("stripe_emulator")]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("stripe_emulator")]
 
 
 def test_finance_refunds_an_escrow_in_full_from_the_console(browsing):

@@ -12,7 +12,7 @@ from e2e.conftest import wait_for
 from marketplace.models import Task
 from payments.models import Escrow
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "a-long-journey-password"
 

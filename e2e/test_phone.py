@@ -13,7 +13,7 @@ from e2e.conftest import PHONE
 from marketplace.tests.factories import OfferFactory, TaskFactory
 from payments.tests.escrow_helpers import accepted_escrow, fund
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("stripe_emulator")]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("stripe_emulator")]
 
 LONG_TITLE = "Mount" + "a" * 90 + "TV"  # one long unbroken word, as a real user once typed
 ITEM_17 = "Issue 10 item 17: long titles and wide tables overflow on a phone (fixed on the CSS branch)"
