@@ -51,7 +51,9 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import Error, sync_playwright
+    from playwright.sync_api import Error, expect, sync_playwright
+
+    expect.set_options(timeout=15_000)  # a busy machine: wait as long as for any other action
 
     # Playwright's sync API keeps an event loop in this thread; Django refuses database calls
     # from a thread with a running loop unless told they are safe (they are: nothing here is async).

@@ -29,20 +29,18 @@ def test_finance_refunds_an_escrow_in_full_from_the_console(browsing):
     expect(page).to_have_url(re.compile(r"/admin/login/"))
     page.locator("input[name=username]").fill("fin@example.com")
     page.locator("input[name=password]").fill(PASSWORD)
-    page.locator("input[type=submit], button[type=submit]").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("input[type=submit], button[type=submit]").first.click()
     expect(page).not_to_have_url(re.compile(r"/admin/login/"))
 
     page.goto("/admin/payments/escrow/")
     page.locator(f"input[name=_selected_action][value='{escrow.pk}']").check()
     page.locator("select[name=action]").select_option("refund_in_full")
-    page.locator("button[name=index], input[name=index]").first.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("button[name=index], input[name=index]").first.click()
     page.locator("[name=reason]").fill("Tasker did not show up")
-    page.locator("form input[type=submit], form button[type=submit]").filter(
-        has_not=page.locator("[name=index]")
-    ).last.click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile("refund", re.I)).last.click()
     expect(page).to_have_url(re.compile(r"/admin/payments/escrow/"))
     expect(page.locator(".messagelist")).to_contain_text(f"#{escrow.pk}")
 

@@ -33,9 +33,14 @@ def _escrow(task_pk: int) -> Escrow | None:
     return Escrow.objects.filter(task_id=task_pk).first()
 
 
-def _click(page, name: str):
-    page.get_by_role("button", name=re.compile(name, re.I)).first.click()
-    page.wait_for_load_state()
+def _submit(page, button) -> None:
+    """Click a form's button (saying yes to its confirm dialog) and wait for the page it leads to."""
+    with page.expect_navigation():
+        button.click()
+
+
+def _click(page, name: str) -> None:
+    _submit(page, page.get_by_role("button", name=re.compile(name, re.I)).first)
 
 
 def test_from_sign_up_to_the_taskers_wallet(browsing, stripe_emulator, live_server):
@@ -66,15 +71,13 @@ def test_from_sign_up_to_the_taskers_wallet(browsing, stripe_emulator, live_serv
     offer_form = tasker.locator(f"form[action$='{task_path}offers/']")
     offer_form.locator("[name=amount]").fill("100.00")
     offer_form.locator("[name=message]").fill("Tomorrow morning, with a stud finder.")
-    offer_form.get_by_role("button").click()
-    tasker.wait_for_load_state()
+    _submit(tasker, offer_form.get_by_role("button"))
     offer = task.offers.get()
     assert offer.tasker.email == "tom@example.com" and offer.amount.amount == Decimal("100.00")
 
     # The client accepts (and confirms), which creates the escrow awaiting payment.
     client.goto(task_path)
-    client.locator(f"form[action$='/offers/{offer.pk}/accept/']").get_by_role("button").click()
-    client.wait_for_load_state()
+    _submit(client, client.locator(f"form[action$='/offers/{offer.pk}/accept/']").get_by_role("button"))
     escrow = wait_for(lambda: _escrow(task.pk), message="the escrow")
     assert escrow.status == Escrow.Status.AWAITING_PAYMENT
 
@@ -83,8 +86,7 @@ def test_from_sign_up_to_the_taskers_wallet(browsing, stripe_emulator, live_serv
     client.get_by_role("link", name=re.compile("pay", re.I)).first.click()
     expect(client).to_have_url(re.compile(rf"/payments/escrows/{escrow.pk}/checkout/"))
     client.locator("input[name=payment_method][value=pm_card_chargeDeclined]").check()
-    client.get_by_role("button", name=re.compile("pay", re.I)).click()
-    client.wait_for_load_state()
+    _click(client, "pay")
     expect(client.get_by_role("alert").first).to_contain_text(re.compile("declin", re.I))
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.AWAITING_PAYMENT
@@ -92,8 +94,7 @@ def test_from_sign_up_to_the_taskers_wallet(browsing, stripe_emulator, live_serv
     # Then with a good card: funded once Stripe's webhook has reached the app.
     client.goto(f"/payments/escrows/{escrow.pk}/checkout/")
     client.locator("input[name=payment_method][value=pm_card_visa]").check()
-    client.get_by_role("button", name=re.compile("pay", re.I)).click()
-    client.wait_for_load_state()
+    _click(client, "pay")
     expect(client).to_have_url(re.compile(rf"{task_path}$"))
     assert stripe_emulator.wait_for_deliveries(timeout=30)
     wait_for(lambda: Escrow.objects.get(pk=escrow.pk).status == Escrow.Status.FUNDED, message="funding")
@@ -109,8 +110,7 @@ def test_from_sign_up_to_the_taskers_wallet(browsing, stripe_emulator, live_serv
     client.goto(task_path)
     changes = client.locator("form[action$='/request-changes/']")
     changes.locator("[name=reason]").fill("The TV is not level.")
-    changes.get_by_role("button").click()
-    client.wait_for_load_state()
+    _submit(client, changes.get_by_role("button"))
     wait_for(lambda: Task.objects.get(pk=task.pk).status == Task.Status.IN_PROGRESS, message="changes requested")
     tasker.goto(task_path)
     expect(tasker.locator("body")).to_contain_text("The TV is not level.")
