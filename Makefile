@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench ledger-check clean-data
+.PHONY: install run test test-e2e lint format bench bench-startup ledger-check clean-data
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ run: install
 test: install
 	$(BIN)/pytest
 
+test-e2e: install
+	$(BIN)/pytest -m e2e
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -33,8 +36,13 @@ bench: install
 	$(BIN)/python bench/ledger_bench.py
 	$(BIN)/python bench/escrow_bench.py
 
+# A first `make run` on empty data, phase by phase (its own data directory and ports).
+bench-startup: install
+	$(BIN)/python bench/startup_bench.py --warm
+
 ledger-check: install
 	$(BIN)/python manage.py ledger_check
 
+HOLDFAST_DATA_DIR ?= .data
 clean-data:
-	rm -rf .data
+	rm -rf "$(HOLDFAST_DATA_DIR)"

@@ -38,11 +38,28 @@ def postgres_url(*, dbname: str = "holdfast") -> str:
     server = pgserver.get_server(DATA_DIR / "pg", cleanup_mode=None)
     base_uri = server.get_uri()
     with psycopg.connect(base_uri, autocommit=True) as conn:
+        _tune_for_development(conn)
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{dbname}"')
     host = base_uri.split("host=", 1)[1]
     return f"postgres://postgres@/{dbname}?host={host}"
+
+
+# Speed over durability: this server only ever holds development and test data. Commits do not
+# wait for the disk, and the disk is never forced: a crash of Holdfast loses nothing, a crash of
+# the machine may lose the last seconds or corrupt the data (then `make clean-data`).
+DEVELOPMENT_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+def _tune_for_development(conn) -> None:
+    changed = False
+    for name, value in DEVELOPMENT_SETTINGS.items():
+        if conn.execute(f"SHOW {name}").fetchone()[0] != value:
+            conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+            changed = True
+    if changed:
+        conn.execute("SELECT pg_reload_conf()")
 
 
 def redis_url(*, name: str = "redis") -> str:

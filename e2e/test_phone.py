@@ -1,0 +1,75 @@
+"""Every main page on a phone (375 × 812): nothing may be wider than the screen.
+
+A page wider than the viewport scrolls sideways on a phone; the check is the document's scroll
+width against the window's width, with data that stretches pages (a long unbroken title, a
+wallet statement with rows, offers, a payment timeline).
+"""
+
+import pytest
+from django.urls import reverse
+
+from accounts.tests.factories import ClientFactory, TaskerFactory
+from e2e.conftest import PHONE
+from marketplace.tests.factories import OfferFactory, TaskFactory
+from payments.tests.escrow_helpers import accepted_escrow, fund
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("stripe_emulator")]
+
+LONG_TITLE = "Mount" + "a" * 90 + "TV"  # one long unbroken word, as a real user once typed
+
+
+@pytest.fixture
+def people():
+    client = ClientFactory(email="phone-client@example.com")
+    tasker = TaskerFactory(email="phone-tasker@example.com")
+    long_task = TaskFactory(client=client, title=LONG_TITLE)
+    OfferFactory(task=long_task, tasker=tasker)
+    paid = fund(accepted_escrow(offer=OfferFactory(task=TaskFactory(client=client), tasker=tasker)))
+    return {"client": client, "tasker": tasker, "long_task": long_task, "paid": paid}
+
+
+def _overflow(page) -> int:
+    """How many pixels the page is wider than the window (0: it fits)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+# (who, page): the URL is resolved with the data from the ``people`` fixture.
+PAGES = {
+    "browse": (None, lambda d: reverse("marketplace:task_list")),
+    "log in": (None, lambda d: reverse("accounts:login")),
+    "sign up": (None, lambda d: reverse("accounts:signup")),
+    "task (visitor)": (None, lambda d: d["long_task"].get_absolute_url()),
+    "post a task": ("client", lambda d: reverse("marketplace:task_create")),
+    "my tasks": ("client", lambda d: reverse("marketplace:my_tasks")),
+    "task with offers (client)": ("client", lambda d: d["long_task"].get_absolute_url()),
+    "paid task (client)": ("client", lambda d: d["paid"].task.get_absolute_url()),
+    "checkout": ("client", lambda d: reverse("payments:checkout", args=[d["paid"].pk])),
+    "profile": ("client", lambda d: reverse("accounts:profile")),
+    "my offers": ("tasker", lambda d: reverse("marketplace:my_offers")),
+    "paid task (tasker)": ("tasker", lambda d: d["paid"].task.get_absolute_url()),
+    "wallet (client)": ("client", lambda d: reverse("wallets:wallet")),
+    "wallet (tasker)": ("tasker", lambda d: reverse("wallets:wallet")),
+}
+
+
+def _open(browsing, people, name, pages=None):
+    """Open the page as its person (one browser context each, reused through ``pages``)."""
+    who, url = PAGES[name]
+    pages = {} if pages is None else pages
+    if who not in pages:
+        pages[who] = browsing.page(who or "visitor", viewport=PHONE, user=people[who] if who else None)
+    page = pages[who]
+    response = page.goto(url(people))
+    assert response.status == 200, f"{name}: {response.status}"
+    page.wait_for_load_state("load")
+    assert page.evaluate("window.innerWidth") == PHONE["width"]
+    return page
+
+
+def test_main_pages_fit_a_phone(browsing, people):
+    too_wide, pages = {}, {}
+    for name in PAGES:
+        overflow = _overflow(_open(browsing, people, name, pages))
+        if overflow:
+            too_wide[name] = overflow
+    assert too_wide == {}, f"pages wider than a {PHONE['width']} px phone (px too wide): {too_wide}"
