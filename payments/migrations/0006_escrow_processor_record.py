@@ -8,13 +8,14 @@ from django.db import migrations, models
 def payments_to_processor_record(apps, schema_editor):
     """Each escrow that had a PaymentIntent gets a processor record of it, and points at it:
     the success that funded it (with its charge) when funded, else the attempt."""
+    db = schema_editor.connection.alias
     Escrow = apps.get_model("payments", "Escrow")
     ProcessorTransaction = apps.get_model("processors", "ProcessorTransaction")
     ContentType = apps.get_model("contenttypes", "ContentType")
-    escrow_type, _ = ContentType.objects.get_or_create(app_label="payments", model="escrow")
-    for escrow in Escrow.objects.exclude(payment_intent_id="").iterator():
+    escrow_type, _ = ContentType.objects.using(db).get_or_create(app_label="payments", model="escrow")
+    for escrow in Escrow.objects.using(db).exclude(payment_intent_id="").iterator():
         kind = "payment_succeeded" if escrow.funded_at else "payment_started"
-        row, _ = ProcessorTransaction.objects.get_or_create(
+        row, _ = ProcessorTransaction.objects.using(db).get_or_create(
             idempotency_key=f"stripe:{kind}:{escrow.payment_intent_id}",
             defaults={
                 "processor": "stripe",
@@ -28,7 +29,7 @@ def payments_to_processor_record(apps, schema_editor):
             },
         )
         if escrow.last_payment_error and not escrow.funded_at:
-            ProcessorTransaction.objects.get_or_create(
+            ProcessorTransaction.objects.using(db).get_or_create(
                 idempotency_key=f"stripe:payment_failed:migrated:{escrow.pk}",
                 defaults={
                     "processor": "stripe",
@@ -40,7 +41,7 @@ def payments_to_processor_record(apps, schema_editor):
                     "subject_id": str(escrow.pk),
                 },
             )
-        Escrow.objects.filter(pk=escrow.pk).update(payment=row)
+        Escrow.objects.using(db).filter(pk=escrow.pk).update(payment=row)
 
 
 class Migration(migrations.Migration):
