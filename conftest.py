@@ -39,3 +39,28 @@ def stripe_emulator(stripe_emulator_server):
     stripe_emulator_server.reset()
     stripe_emulator_server.configure_webhooks(duplicates=1, shuffle=False, delay=0)
     return stripe_emulator_server
+
+
+EMPTY_DATABASE_ALIAS = "empty"
+
+
+@pytest.fixture
+def empty_database(transactional_db, django_db_blocker):
+    """A second, empty database on the same server (alias ``EMPTY_DATABASE_ALIAS``), dropped afterwards:
+    for tests that run migrations themselves."""
+    from django.db import connection, connections
+
+    name = f"{connection.settings_dict['NAME']}_empty"
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        connections.settings[EMPTY_DATABASE_ALIAS] = {**connection.settings_dict, "NAME": name}
+        try:
+            yield connections[EMPTY_DATABASE_ALIAS]
+        finally:
+            connections[EMPTY_DATABASE_ALIAS].close()
+            del connections[EMPTY_DATABASE_ALIAS]
+            del connections.settings[EMPTY_DATABASE_ALIAS]
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')

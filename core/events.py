@@ -21,6 +21,7 @@ on-commit subscriber (or the Celery task it enqueues) reads the current rows its
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -50,7 +51,16 @@ def subscribe(event_type: type[E], handler: Handler, *, on_commit: bool = False)
     handlers = (_on_commit if on_commit else _in_transaction)[event_type]
     if handler not in handlers:
         handlers.append(handler)
+        _routes.cache_clear()
     return handler
+
+
+def unsubscribe(event_type: type[E], handler: Handler) -> None:
+    """Stop calling ``handler`` for ``event_type`` (both kinds of subscription)."""
+    for table in (_in_transaction, _on_commit):
+        if handler in table.get(event_type, ()):
+            table[event_type].remove(handler)
+    _routes.cache_clear()
 
 
 def subscriber(event_type: type[E], *, on_commit: bool = False) -> Callable[[Handler], Handler]:
@@ -65,11 +75,21 @@ def subscriber(event_type: type[E], *, on_commit: bool = False) -> Callable[[Han
 def publish(event: DomainEvent) -> None:
     """Tell the subscribers. In-transaction subscribers run now, in subscription order; on-commit
     ones are queued with ``transaction.on_commit`` (run at once when no transaction is open)."""
-    for event_type in type(event).__mro__:
-        for handler in _in_transaction.get(event_type, ()):
-            handler(event)
-        for handler in _on_commit.get(event_type, ()):
-            transaction.on_commit(_guarded(handler, event))
+    now, later = _routes(type(event))
+    for handler in now:
+        handler(event)
+    for handler in later:
+        transaction.on_commit(_guarded(handler, event))
+
+
+@functools.cache
+def _routes(event_class: type[DomainEvent]) -> tuple[tuple[Handler, ...], tuple[Handler, ...]]:
+    # Worked out once per event class (the release publishes one per escrow, thousands in a row).
+    classes = event_class.__mro__
+    return (
+        tuple(h for c in classes for h in _in_transaction.get(c, ())),
+        tuple(h for c in classes for h in _on_commit.get(c, ())),
+    )
 
 
 def subscribers(event_type: type[DomainEvent]) -> dict[str, list[str]]:

@@ -82,6 +82,10 @@ def wallet_pending_register(*, name: str, provider: PendingProvider) -> None:
     _PENDING_AS_TASKER_PROVIDERS[name] = provider
 
 
+def wallet_pending_unregister(*, name: str) -> None:
+    _PENDING_AS_TASKER_PROVIDERS.pop(name, None)
+
+
 def _pending_as_tasker(user: User) -> dict[str, Decimal]:
     pending: dict[str, Decimal] = {}
     for provider in _PENDING_AS_TASKER_PROVIDERS.values():
@@ -342,6 +346,15 @@ def ledger_check_register(*, name: str, sql: str, message: str) -> None:
     if any(name == builtin for builtin, _, _ in _CHECKS):
         raise ValueError(f"{name} is a built-in ledger check and cannot be replaced.")
     _REGISTERED_CHECKS[name] = (sql, message)
+
+
+def ledger_check_unregister(*, name: str) -> None:
+    _REGISTERED_CHECKS.pop(name, None)
+
+
+def ledger_checks_registered() -> list[str]:
+    """The names of the checks other apps registered."""
+    return sorted(_REGISTERED_CHECKS)
 
 
 def ledger_invariant_violations() -> list[Violation]:

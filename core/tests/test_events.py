@@ -30,8 +30,8 @@ def seen():
     events.subscribe(Happened, now)  # ready() run twice: still one subscription
     events.subscribe(Happened, later, on_commit=True)
     yield calls
-    events._in_transaction[Happened].clear()
-    events._on_commit[Happened].clear()
+    events.unsubscribe(Happened, now)
+    events.unsubscribe(Happened, later)
 
 
 def test_in_transaction_subscribers_run_at_once_and_on_commit_ones_after_commit(
@@ -59,7 +59,7 @@ def test_a_failing_on_commit_subscriber_does_not_fail_the_publisher(django_captu
         with django_capture_on_commit_callbacks(execute=True):
             events.publish(Happened(3))  # no exception reaches the publisher
     finally:
-        events._on_commit[Happened].clear()
+        events.unsubscribe(Happened, broken)
 
 
 @pytest.mark.django_db

@@ -15,6 +15,7 @@ Both return model instances the way the ORM makes them (``core.sql``).
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from decimal import Decimal
 
@@ -104,7 +105,6 @@ def escrow_transition(
     if unknown:
         raise ValueError(f"A transition cannot set {sorted(unknown)}")
     now = now or timezone.now()
-    sets = "".join(f", {connection.ops.quote_name(name)} = %({name})s" for name in sorted(fields))
     params = {
         **fields,
         "escrow": escrow.pk,
@@ -117,7 +117,7 @@ def escrow_transition(
         "reason": reason[:500],
     }
     with connection.cursor() as cursor:
-        cursor.execute(TRANSITION_SQL.format(sets=sets), params)
+        cursor.execute(_transition_sql(frozenset(fields)), params)
         if cursor.rowcount != 1:  # only possible if the caller did not lock the row
             raise RuntimeError(f"Escrow {escrow.pk} changed under a transition; was it locked?")
     for name, value in fields.items():
@@ -126,6 +126,13 @@ def escrow_transition(
     if event is not None:
         events.publish(event)
     return escrow
+
+
+@functools.cache
+def _transition_sql(fields: frozenset[str]) -> str:
+    # One text per set of columns: PostgreSQL prepares it once per connection (core/sql.py).
+    sets = "".join(f", {connection.ops.quote_name(name)} = %({name})s" for name in sorted(fields))
+    return TRANSITION_SQL.format(sets=sets)
 
 
 def escrow_event_record(

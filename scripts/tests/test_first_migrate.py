@@ -3,32 +3,13 @@ one the ordinary `migrate` builds (the test database was built by it)."""
 
 import io
 
-import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from scripts.first_migrate import djstripe_tables_create
 from scripts.schema_snapshot import schema_snapshot
 
-ALIAS = "first_migrate"
-
-
-@pytest.fixture
-def empty_database(transactional_db, django_db_blocker):
-    name = f"{connection.settings_dict['NAME']}_first_migrate"
-    with django_db_blocker.unblock():
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            cursor.execute(f'CREATE DATABASE "{name}"')
-        connections.settings[ALIAS] = {**connection.settings_dict, "NAME": name}
-        try:
-            yield connections[ALIAS]
-        finally:
-            connections[ALIAS].close()
-            del connections[ALIAS]
-            del connections.settings[ALIAS]
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+ALIAS = "empty"  # the empty_database fixture (conftest.py)
 
 
 def _applied(conn):

@@ -2,16 +2,22 @@
 
 import pytest
 
-from wallets import selectors
-from wallets.selectors import Violation, ledger_check_register, ledger_invariant_violations
+from wallets.selectors import (
+    Violation,
+    ledger_check_register,
+    ledger_check_unregister,
+    ledger_checks_registered,
+    ledger_invariant_violations,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _registry(monkeypatch):
-    # The registry is process-wide: each test works on a copy, so what it registers goes away.
-    monkeypatch.setattr(selectors, "_REGISTERED_CHECKS", dict(selectors._REGISTERED_CHECKS))
+def _registry():
+    # The registry is process-wide: what a test registers goes away after it.
+    yield
+    ledger_check_unregister(name="widget_count")
 
 
 def test_a_registered_check_reports_each_of_its_rows_as_a_sentence():
@@ -33,7 +39,7 @@ def test_registering_a_name_again_replaces_its_check():
 
 
 def test_payments_registers_its_escrow_check_when_the_app_loads():
-    assert "escrow_balance_mismatch" in selectors._REGISTERED_CHECKS
+    assert "escrow_balance_mismatch" in ledger_checks_registered()
 
 
 def test_a_built_in_check_cannot_be_replaced():
