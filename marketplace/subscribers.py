@@ -112,8 +112,8 @@ def task_payment_expired(event: EscrowCancelled) -> bool:
     if not event.expired:
         return False  # the client cancelled: marketplace's task_cancel closes the task itself
     task = Task.objects.select_for_update().get(pk=event.task_id)
-    if task.status != Task.Status.ASSIGNED:
-        return False
+    if task.status != Task.Status.ASSIGNED or task.accepted_offer_id != event.offer_id:
+        return False  # moved on, or assigned through another offer (a later escrow) meanwhile
     offer = task.accepted_offer
     if offer is not None:
         now = timezone.now()

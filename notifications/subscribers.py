@@ -12,4 +12,5 @@ from payments.events import EscrowFunded
 def escrow_funded_notify(event: EscrowFunded) -> None:
     from notifications.tasks import escrow_funded_email
 
-    escrow_funded_email.delay(event.escrow_id)
+    for role in ("client", "tasker"):  # one task each: a retry never mails the other one again
+        escrow_funded_email.delay(event.escrow_id, role)

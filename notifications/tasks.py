@@ -18,8 +18,8 @@ EMAIL_TASK = {
 
 
 @shared_task(**EMAIL_TASK)
-def escrow_funded_email(escrow_id: int) -> int:
-    """Tell both parties that the client's payment is held. Returns how many emails were sent."""
+def escrow_funded_email(escrow_id: int, role: str) -> int:
+    """Tell the client or the tasker that the client's payment is held. Returns how many were sent."""
     from notifications.services import escrow_funded_send
 
-    return escrow_funded_send(escrow_id=escrow_id)
+    return escrow_funded_send(escrow_id=escrow_id, role=role)

@@ -47,8 +47,10 @@ class EscrowRefunded(EscrowChanged):
 
 @dataclass(frozen=True)
 class EscrowCancelled(EscrowChanged):
-    """An unpaid escrow was closed; ``expired`` when nobody paid in time (the task reopens)."""
+    """An unpaid escrow was closed; ``expired`` when nobody paid in time (its offer is turned down
+    and the task reopens)."""
 
+    offer_id: int
     expired: bool
 
 

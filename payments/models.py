@@ -151,6 +151,8 @@ class Escrow(models.Model):
                 name="escrow_refund_within_total",
             ),
             models.CheckConstraint(condition=Q(status__in=EscrowStatus.values), name="escrow_status_valid"),
+            # Several escrows per task (milestones), one per offer.
+            models.UniqueConstraint(fields=["offer"], name="escrow_one_per_offer"),
         ]
 
     def __str__(self) -> str:

@@ -12,6 +12,18 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(**MONEY_TASK)
+def stripe_event_process(event_id: str) -> None:
+    """The webhook task's former name, kept so that messages queued (or retrying) before an upgrade
+    are still processed (Celery drops a message whose task name no worker knows): hands the event
+    on to ``processors.tasks.stripe_event_process``."""
+    from processors.tasks import stripe_event_process as current
+
+    current.delay(event_id)
+
+
+# The sweeper may release thousands of escrows in one run: a longer limit than other money tasks
+# (each batch is its own transaction, so one cut short keeps what it committed).
+@shared_task(**{**MONEY_TASK, "soft_time_limit": 1800, "time_limit": 1900})
 def escrows_release_due() -> int:
     from payments.escrow import escrows_release_due
 

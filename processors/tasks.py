@@ -38,6 +38,8 @@ def stripe_event_process(self, event_id: str) -> str:
     except (PaymentProviderUnavailable, OperationalError) as exc:  # Stripe or the database, for a moment
         raise self.retry(exc=exc, countdown=30)
     except PaymentError as exc:
-        # Stripe refuses for good (an object it does not know, say): retrying cannot help.
-        logger.warning("Stripe event %s (%s) not acted on: %s", event.id, event.type, exc.message)
+        # Stripe refuses for good: retrying cannot help. An object Stripe does not know (an event
+        # for a payment of another account, say) is a warning; anything else needs a person.
+        log = logger.warning if exc.code == "stripe_resource_missing" else logger.error
+        log("Stripe event %s (%s) not acted on: %s (%s)", event.id, event.type, exc.message, exc.code)
     return event.type

@@ -241,10 +241,11 @@ def task_complete(*, task: Task, actor: User) -> Task:
         return task
     if task.status != Task.Status.DELIVERED:
         raise InvalidTransition(task, to=Task.Status.COMPLETED)
-    escrows = [e for e in escrows_for_task(task_id=task.pk) if e.status != Escrow.Status.RELEASED]
-    if not escrows:
+    open_escrows = [e for e in escrows_for_task(task_id=task.pk) if e.status != Escrow.Status.RELEASED]
+    if not open_escrows:
         raise Conflict("This task has no payment held in escrow.", code="escrow_missing")
-    for escrow in escrows:
+    # Release what is held; with nothing held, the first open escrow's refusal says why.
+    for escrow in [e for e in open_escrows if e.status == Escrow.Status.FUNDED] or open_escrows[:1]:
         escrow_approve(escrow=escrow, actor=actor)
     task.refresh_from_db()
     return task

@@ -76,7 +76,9 @@ def escrow_cancel(
             actor=actor,
             reason=reason,
             fields={"cancelled_at": now},
-            event=EscrowCancelled(escrow_id=escrow.pk, task_id=escrow.task_id, expired=expired),
+            event=EscrowCancelled(
+                escrow_id=escrow.pk, task_id=escrow.task_id, offer_id=escrow.offer_id, expired=expired
+            ),
             now=now,
         )
 

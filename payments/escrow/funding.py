@@ -349,7 +349,13 @@ def _fund(escrow: Escrow, *, payment: Payment, event_id: str) -> None:
     if escrow.status == Escrow.Status.CANCELLED:  # paid too late: booked, then refunded by the caller
         Escrow.objects.filter(pk=escrow.pk).update(funded_at=now, payment=row, updated_at=now)
         escrow.funded_at, escrow.payment = now, row
-        escrow_event_record(escrow, EscrowEvent.Kind.FUNDED, amount=escrow.client_total, to_status=escrow.status)
+        escrow_event_record(
+            escrow,
+            EscrowEvent.Kind.FUNDED,
+            amount=escrow.client_total,
+            from_status=escrow.status,
+            to_status=escrow.status,
+        )
         return
     escrow_transition(
         escrow=escrow,

@@ -195,8 +195,8 @@ def escrow_refund_complete(*, refund: EscrowRefund, processor_reference: str) ->
     refund.completed_at = timezone.now()
     refund.save()
     full = escrow.refunded_amount >= escrow.client_total
-    refunded = EscrowRefunded(escrow_id=escrow.pk, task_id=escrow.task_id, amount=refund.amount, full=full)
     if full and escrow.status in HOLDING:
+        refunded = EscrowRefunded(escrow_id=escrow.pk, task_id=escrow.task_id, amount=refund.amount, full=True)
         escrow_transition(
             escrow=escrow,
             to=Escrow.Status.REFUNDED,
@@ -207,12 +207,18 @@ def escrow_refund_complete(*, refund: EscrowRefund, processor_reference: str) ->
             fields={"refunded_at": refund.completed_at, "release_due_at": None},
             event=refunded,
         )
-    else:
+    else:  # partial, or a late payment of a cancelled escrow given back: the status stays
         kind = EscrowEvent.Kind.REFUNDED if full else EscrowEvent.Kind.PARTIALLY_REFUNDED
         escrow_event_record(
-            escrow, kind, actor=refund.actor, amount=refund.amount, reason=refund.reason, to_status=escrow.status
+            escrow,
+            kind,
+            actor=refund.actor,
+            amount=refund.amount,
+            reason=refund.reason,
+            from_status=escrow.status,
+            to_status=escrow.status,
         )
-        events.publish(refunded)
+        events.publish(EscrowRefunded(escrow_id=escrow.pk, task_id=escrow.task_id, amount=refund.amount, full=False))
     return refund
 
 

@@ -142,9 +142,16 @@ def escrow_event_record(
     actor: User | None = None,
     amount: Decimal | None = None,
     reason: str = "",
+    from_status: str = "",
     to_status: str = "",
 ) -> EscrowEvent:
     """A timeline entry that changes no status (created, a decline, a delivery, a flag for Support)."""
     return EscrowEvent.objects.create(
-        escrow=escrow, kind=kind, actor=actor, amount=amount, reason=reason[:500], to_status=to_status
+        escrow=escrow,
+        kind=kind,
+        actor=actor,
+        amount=amount,
+        reason=reason[:500],
+        from_status=from_status,
+        to_status=to_status,
     )

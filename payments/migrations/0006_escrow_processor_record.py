@@ -42,6 +42,42 @@ def payments_to_processor_record(apps, schema_editor):
                 },
             )
         Escrow.objects.using(db).filter(pk=escrow.pk).update(payment=row)
+    _duplicate_keys_from_timelines(apps, db, escrow_type)
+
+
+def _duplicate_keys_from_timelines(apps, db, escrow_type):
+    """Declines and returned payments were recognised again by their ids in the timeline's text
+    ("… (ch_…)", "… (pi_…)") or the Stripe event id; the processor record's unique keys do that now,
+    so those already on record get their keys, and a replayed webhook still finds them."""
+    import re
+
+    EscrowEvent = apps.get_model("payments", "EscrowEvent")
+    ProcessorTransaction = apps.get_model("processors", "ProcessorTransaction")
+    kinds = {"payment_failed": r"\((ch_[A-Za-z0-9_]+)\)$", "payment_returned": r"\((pi_[A-Za-z0-9_]+)\)$"}
+    for event in EscrowEvent.objects.using(db).filter(kind__in=kinds).iterator():
+        found = re.search(kinds[event.kind], event.reason or "")
+        if event.kind == "payment_failed" and found:
+            key, reference, charge = f"stripe:payment_failed:{found.group(1)}", "", found.group(1)
+        elif event.kind == "payment_failed" and event.stripe_event_id:
+            key, reference, charge = f"stripe:payment_failed:event:{event.stripe_event_id}", "", ""
+        elif event.kind == "payment_returned" and found:
+            key, reference, charge = f"stripe:payment_returned:{found.group(1)}", found.group(1), ""
+        else:
+            continue
+        ProcessorTransaction.objects.using(db).get_or_create(
+            idempotency_key=key,
+            defaults={
+                "processor": "stripe",
+                "kind": event.kind,
+                "reference": reference,
+                "charge_reference": charge,
+                "amount": event.amount,
+                "failure_message": event.reason[:500] if event.kind == "payment_failed" else "",
+                "event_id": event.stripe_event_id,
+                "subject_type": escrow_type,
+                "subject_id": str(event.escrow_id),
+            },
+        )
 
 
 class Migration(migrations.Migration):
@@ -86,6 +122,10 @@ class Migration(migrations.Migration):
             field=models.ForeignKey(
                 on_delete=django.db.models.deletion.PROTECT, related_name="escrows", to="marketplace.offer"
             ),
+        ),
+        migrations.AddConstraint(
+            model_name="escrow",
+            constraint=models.UniqueConstraint(fields=("offer",), name="escrow_one_per_offer"),
         ),
         migrations.AlterField(
             model_name="escrowevent",

@@ -66,6 +66,13 @@ def test_existing_escrows_keep_their_payment_charge_and_decline(empty_database, 
             last_payment_error_code="card_declined",
         )
         unpaid = _escrow(apps, db, n=3, status="awaiting_payment")
+        EscrowEvent = apps.get_model("payments", "EscrowEvent")
+        EscrowEvent.objects.using(db).create(
+            escrow_id=declined.pk, kind="payment_failed", reason="The card was declined. (ch_9)"
+        )
+        EscrowEvent.objects.using(db).create(
+            escrow_id=funded.pk, kind="payment_returned", reason="A second payment for an escrow already paid (pi_x)"
+        )
 
         executor = MigrationExecutor(empty_database)
         executor.loader.build_graph()
@@ -83,7 +90,10 @@ def test_existing_escrows_keep_their_payment_charge_and_decline(empty_database, 
         assert Escrow.objects.using(db).filter(payment__charge_reference="ch_1").get().pk == funded.pk
         waiting = Escrow.objects.using(db).select_related("payment").get(pk=declined.pk)
         assert (waiting.payment.kind, waiting.payment.reference) == ("payment_started", "pi_2")
-        decline = Tx.objects.using(db).get(kind="payment_failed", subject_id=str(declined.pk))
+        decline = Tx.objects.using(db).get(idempotency_key=f"stripe:payment_failed:migrated:{declined.pk}")
         assert (decline.failure_message, decline.failure_code) == ("The card was declined.", "card_declined")
         assert Escrow.objects.using(db).get(pk=unpaid.pk).payment_id is None
-        assert Tx.objects.using(db).count() == 3
+        # Replayed webhooks still find what the timeline recorded, by the record's unique keys.
+        assert Tx.objects.using(db).filter(idempotency_key="stripe:payment_failed:ch_9").exists()
+        assert Tx.objects.using(db).filter(idempotency_key="stripe:payment_returned:pi_x").exists()
+        assert Tx.objects.using(db).count() == 5
