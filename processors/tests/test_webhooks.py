@@ -37,3 +37,34 @@ def test_signed_body_that_is_not_an_event_is_refused_and_stores_nothing(client, 
     assert response.status_code == 400
     assert WebhookEventTrigger.objects.count() == 0
     assert Event.objects.count() == 0
+
+
+def test_a_signed_event_for_a_payment_stripe_does_not_know_is_logged_once_and_finishes(
+    client, platform_endpoint, caplog, django_capture_on_commit_callbacks
+):
+    """Stripe answers 404 for the PaymentIntent: no money moves, the task ends (no retry, no
+    traceback), and one warning says why."""
+    import json
+
+    from payments.models import Escrow
+
+    body = json.dumps(
+        {
+            "id": "evt_unknown_pi",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "livemode": False,
+            "created": int(time.time()),
+            "api_version": "2026-08-26.dahlia",
+            "data": {"object": {"id": "pi_nobody_knows", "object": "payment_intent", "metadata": {}}},
+        }
+    )
+    caplog.set_level("WARNING")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post_signed_body(client, platform_endpoint, body)
+
+    assert response.status_code == 200
+    warnings = [r for r in caplog.records if r.name == "processors.tasks"]
+    assert [r.levelname for r in warnings] == ["WARNING"]
+    assert not any(r.exc_info for r in caplog.records if r.levelname in ("WARNING", "ERROR"))
+    assert Escrow.objects.filter(funded_at__isnull=False).count() == 0
