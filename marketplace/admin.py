@@ -3,7 +3,18 @@ so here they are read-only; staff can correct wording (title, description, messa
 
 from django.contrib import admin
 
+from core.money import format_money
 from marketplace.models import Offer, Task, TaskEvent
+
+
+@admin.display(description="amount", ordering="amount")
+def amount_shown(offer: Offer) -> str:
+    return format_money(offer.amount)
+
+
+@admin.display(description="budget", ordering="budget")
+def budget_shown(task: Task) -> str:
+    return format_money(task.budget)
 
 
 class TaskEventInline(admin.TabularInline):
@@ -26,7 +37,7 @@ class OfferInline(admin.TabularInline):
     model = Offer
     extra = 0
     can_delete = False
-    fields = ["tasker", "amount", "status", "created_at"]
+    fields = ["tasker", amount_shown, "status", "created_at"]
     readonly_fields = fields
     show_change_link = True
 
@@ -36,7 +47,7 @@ class OfferInline(admin.TabularInline):
 
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
-    list_display = ["id", "title", "client", "category", "budget", "status", "created_at"]
+    list_display = ["id", "title", "client", "category", budget_shown, "status", "created_at"]
     list_filter = ["status", "category", "budget_currency"]
     search_fields = ["title", "client__email"]
     date_hierarchy = "created_at"
@@ -44,7 +55,7 @@ class TaskAdmin(admin.ModelAdmin):
     list_select_related = ["client"]
     readonly_fields = [
         "client",
-        "budget",
+        budget_shown,
         "status",
         "accepted_offer",
         "created_at",
@@ -66,7 +77,7 @@ class TaskAdmin(admin.ModelAdmin):
 
 @admin.register(Offer)
 class OfferAdmin(admin.ModelAdmin):
-    list_display = ["id", "task", "tasker", "amount", "status", "created_at"]
+    list_display = ["id", "task", "tasker", amount_shown, "status", "created_at"]
     list_filter = ["status", "task__category", "amount_currency"]
     search_fields = ["task__title", "task__client__email", "tasker__email"]
     date_hierarchy = "created_at"
@@ -75,7 +86,7 @@ class OfferAdmin(admin.ModelAdmin):
     readonly_fields = [
         "task",
         "tasker",
-        "amount",
+        amount_shown,
         "status",
         "created_at",
         "updated_at",

@@ -268,3 +268,21 @@ def test_admin_pages_render(client):
         reverse("admin:marketplace_offer_change", args=[offer.pk]),
     ]:
         assert client.get(url).status_code == 200, url
+
+
+def test_admin_shows_money_in_the_one_format(client):
+    from decimal import Decimal
+
+    from djmoney.money import Money
+
+    from accounts.tests.factories import UserFactory
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    offer = OfferFactory(amount=Money(Decimal("1400.00"), "USD"))
+    for url in [
+        reverse("admin:marketplace_offer_changelist"),
+        reverse("admin:marketplace_offer_change", args=[offer.pk]),
+        reverse("admin:marketplace_task_change", args=[offer.task_id]),
+    ]:
+        body = client.get(url).content.decode()
+        assert "1,400.00 USD" in body and "$1,400.00" not in body, url
