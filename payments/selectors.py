@@ -177,11 +177,6 @@ def escrow_payment_error(*, escrow: Escrow) -> str:
     return last.failure_message if last is not None and last.kind == Tx.PAYMENT_FAILED else ""
 
 
-def escrow_awaiting_confirmation(*, escrow: Escrow) -> bool:
-    """True while Stripe says the card payment went through but its webhook has not funded the escrow yet."""
-    return escrow_payment_live(escrow=escrow).awaiting_confirmation
-
-
 def _timeline_for_display(events: list[EscrowEvent]) -> list[EscrowEvent]:
     """One "card authentication required" per 3-D Secure check: a repeated request for the same
     check (a form sent twice, a retry before the bank answered) is not news."""

@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.errors import ApplicationError
 from payments.escrow.errors import EscrowError, require_party
-from payments.escrow.funding import escrow_fund_from_payment, escrow_processor
+from payments.escrow.funding import escrow_fund_with, escrow_processor
 from payments.escrow.refunds import escrow_refund
 from payments.escrow.transitions import escrow_lock, escrow_transition
 from payments.events import EscrowCancelled
@@ -54,7 +54,7 @@ def escrow_cancel(
         processor = escrow_processor(escrow)
         payment = processor.payment_retrieve(escrow.payment.reference)
         if payment.status == PaymentStatus.SUCCEEDED:
-            funded = escrow_fund_from_payment(payment_reference=payment.reference, processor=payment.processor)
+            funded = escrow_fund_with(payment)
             if funded is not None and funded.status == Escrow.Status.FUNDED:
                 raise EscrowError(
                     "The payment has just gone through, so the escrow is funded. Cancel again to get a full refund.",

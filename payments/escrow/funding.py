@@ -303,12 +303,18 @@ def escrow_fund_from_payment(
     - a payment that arrives after the escrow was cancelled funds it in the ledger and is then
       refunded through the usual refund path; each call retries that refund until it is made.
     """
-    payment = registry.processor(processor).payment_retrieve(payment_reference)
-    if payment.status != PaymentStatus.SUCCEEDED or _escrow_for_payment(payment) is None:
+    return escrow_fund_with(registry.processor(processor).payment_retrieve(payment_reference), event_id=event_id)
+
+
+def escrow_fund_with(payment: Payment, *, event_id: str = "") -> Escrow | None:
+    """``escrow_fund_from_payment`` for a payment just read from its processor (the reconcile job
+    and cancel have it already: no second read)."""
+    found = _escrow_for_payment(payment)
+    if payment.status != PaymentStatus.SUCCEEDED or found is None:
         return None
     paid = payment.amount_received if payment.amount_received.amount else payment.amount
     with transaction.atomic():
-        escrow = escrow_lock(_escrow_for_payment(payment).pk)
+        escrow = escrow_lock(found.pk)
         if not _is_ours(escrow, payment):
             # Another installation's on the same processor account (or made before payments were
             # tagged, and not this escrow's): not ours to fund or to return.
@@ -445,7 +451,7 @@ def escrows_payment_reconcile(*, quiet_for: timedelta = timedelta(minutes=10)) -
         try:
             payment = escrow_processor(escrow).payment_retrieve(escrow.payment.reference)
             if payment.status == PaymentStatus.SUCCEEDED:
-                escrow = escrow_fund_from_payment(payment_reference=payment.reference, processor=payment.processor)
+                escrow = escrow_fund_with(payment)
                 funded += escrow is not None and escrow.status == Escrow.Status.FUNDED
         except ApplicationError as exc:
             logger.warning("Escrow %s: payment not checked: %s", escrow.pk, exc)
