@@ -7,14 +7,13 @@ from django.utils import timezone
 from accounts.models import Profile, User
 from core.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from marketplace.models import Offer, Task, TaskEvent
-from payments.escrow import (
-    escrows_lock_for_task,
-)
+from payments.escrow import escrows_lock_for_task
+from payments.models import Escrow
 
 TITLE_MAX_LENGTH = Task._meta.get_field("title").max_length
-DESCRIPTION_MAX_LENGTH = 5000
-MESSAGE_MAX_LENGTH = 2000
-REASON_MAX_LENGTH = 2000
+DESCRIPTION_MAX_LENGTH = Task._meta.get_field("description").max_length
+MESSAGE_MAX_LENGTH = Offer._meta.get_field("message").max_length
+REASON_MAX_LENGTH = TaskEvent._meta.get_field("reason").max_length
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -68,11 +67,11 @@ def _require_assigned_tasker(*, task: Task, actor: User) -> None:
         raise PermissionDenied("Only the tasker assigned to this task can do that.", code="not_assigned_tasker")
 
 
-def _lock_task_and_escrows(task_id: int) -> Task:
+def _lock_task_and_escrows(task_id: int) -> tuple[Task, list[Escrow]]:
     """Lock the task's escrows, then the task: the one lock order (escrows, then task) that the
     escrow services and their subscribers follow too, so the two can never deadlock."""
-    escrows_lock_for_task(task_id=task_id)
-    return _lock_task(task_id)
+    escrows = escrows_lock_for_task(task_id=task_id)
+    return _lock_task(task_id), escrows
 
 
 def _lock_task(task_id: int) -> Task:

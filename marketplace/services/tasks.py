@@ -188,7 +188,7 @@ def task_mark_delivered(*, task: Task, actor: User, note: str = "") -> Task:
     Only the assigned tasker may call it. Calling it again while delivered returns the task unchanged.
     The escrow's review window starts: with no objection it releases itself when the window ends.
     """
-    task = _lock_task_and_escrows(task.pk)
+    task, escrows = _lock_task_and_escrows(task.pk)
     _require_assigned_tasker(task=task, actor=actor)
     if task.status == Task.Status.DELIVERED:
         return task
@@ -201,7 +201,7 @@ def task_mark_delivered(*, task: Task, actor: User, note: str = "") -> Task:
         timestamp_field="delivered_at",
         reason=note,
     )
-    escrows_delivery_record(task_id=task.pk, actor=actor)
+    escrows_delivery_record(escrows=escrows, actor=actor)
     return task
 
 
@@ -212,7 +212,7 @@ def task_request_changes(*, task: Task, actor: User, reason: str) -> Task:
     Only the client may call it. A repeat while the task is already back in progress returns it
     unchanged (no second event).
     """
-    task = _lock_task_and_escrows(task.pk)
+    task, escrows = _lock_task_and_escrows(task.pk)
     _require_task_client(task=task, actor=actor)
     reason = _clean_text(reason, field="reason", max_length=REASON_MAX_LENGTH, required=True, label="reason")
     if task.status == Task.Status.IN_PROGRESS:
@@ -225,7 +225,7 @@ def task_request_changes(*, task: Task, actor: User, reason: str) -> Task:
         timestamp_field="started_at",
         reason=reason,
     )
-    escrows_changes_requested_record(task_id=task.pk, actor=actor, reason=reason)
+    escrows_changes_requested_record(escrows=escrows, actor=actor, reason=reason)
     return task
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core import sql
 from payments.escrow.transitions import escrow_event_record, escrow_lock
 from payments.models import Escrow, EscrowEvent
 
@@ -22,17 +23,26 @@ def escrows_for_task(*, task_id: int) -> list[Escrow]:
     return list(Escrow.objects.filter(task_id=task_id).exclude(status=Escrow.Status.CANCELLED).order_by("id"))
 
 
+# One statement for all of them, in id order (PostgreSQL re-checks the condition on each row it
+# had to wait for, so an escrow cancelled meanwhile is left out).
+LOCK_FOR_TASK_SQL = (
+    f"SELECT {sql.columns(Escrow)} FROM payments_escrow WHERE task_id = %s AND status <> %s ORDER BY id FOR UPDATE"
+)
+
+
 def escrows_lock_for_task(*, task_id: int) -> list[Escrow]:
     """Lock the task's current escrows, in id order. Services that change a task and its escrows
     call this before locking the task (lock order: escrows, then task)."""
-    return [escrow_lock(escrow.pk) for escrow in escrows_for_task(task_id=task_id)]
+    if not connection.in_atomic_block:
+        raise RuntimeError("escrows_lock_for_task() needs a transaction: the locks would end with the statement")
+    return sql.fetch(Escrow, LOCK_FOR_TASK_SQL, [task_id, Escrow.Status.CANCELLED])
 
 
-def escrows_delivery_record(*, task_id: int, actor: User) -> list[Escrow]:
+def escrows_delivery_record(*, escrows: list[Escrow], actor: User) -> list[Escrow]:
     """The tasker delivered: the review window of each funded escrow starts; each releases itself
-    when it ends. Call with the escrows locked (``escrows_lock_for_task``)."""
+    when it ends. ``escrows``: the task's, as ``escrows_lock_for_task`` locked them."""
     started = []
-    for escrow in escrows_lock_for_task(task_id=task_id):
+    for escrow in escrows:
         if escrow.status != Escrow.Status.FUNDED:
             continue
         escrow.release_due_at = timezone.now() + escrow.review_window
@@ -47,10 +57,11 @@ def escrows_delivery_record(*, task_id: int, actor: User) -> list[Escrow]:
     return started
 
 
-def escrows_changes_requested_record(*, task_id: int, actor: User, reason: str) -> list[Escrow]:
-    """The client asked for changes: the review windows stop until the next delivery."""
+def escrows_changes_requested_record(*, escrows: list[Escrow], actor: User, reason: str) -> list[Escrow]:
+    """The client asked for changes: the review windows stop until the next delivery. ``escrows``:
+    the task's, as ``escrows_lock_for_task`` locked them."""
     stopped = []
-    for escrow in escrows_lock_for_task(task_id=task_id):
+    for escrow in escrows:
         if escrow.status != Escrow.Status.FUNDED:
             continue
         escrow.release_due_at = None
