@@ -24,19 +24,19 @@ from marketplace.api.serializers import (
     OfferOutputSerializer,
     TaskOutputSerializer,
 )
-from marketplace.models import Offer, Task, TaskEvent
+from marketplace.models import Offer, Task
+from marketplace.services import (  # the limits the services enforce: the models' columns
+    DESCRIPTION_MAX_LENGTH,
+    MESSAGE_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+)
 from payments.api.serializers import EscrowDetailOutputSerializer
 from payments.api.views import REFUSALS as PAYMENT_REFUSALS
 from payments.api.views import escrow_detail_response, escrow_for_request
 
 ERROR = OpenApiResponse(description='Error: {"error": {"code", "message", "details"}}')
 REFUSALS = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR}
-
-# The limits the database and the services enforce, stated once (the models' columns).
-TITLE_MAX_LENGTH = Task._meta.get_field("title").max_length
-DESCRIPTION_MAX_LENGTH = Task._meta.get_field("description").max_length
-MESSAGE_MAX_LENGTH = Offer._meta.get_field("message").max_length
-REASON_MAX_LENGTH = TaskEvent._meta.get_field("reason").max_length
 
 
 def _task(request: Request, pk: int) -> Task:
