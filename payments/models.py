@@ -231,6 +231,9 @@ class EscrowRefund(models.Model):
     reason = models.CharField(max_length=500)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     processor_reference = models.CharField(max_length=255, blank=True)
+    # The client's part of a split ruling (holds.escrow_rule): carried out once, however often the
+    # ruling is run again.
+    for_ruling = models.BooleanField(default=False)
     failure_message = models.CharField(max_length=500, blank=True)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)

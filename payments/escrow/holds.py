@@ -122,15 +122,17 @@ def escrow_rule(
     if client_refund is None:
         raise ValidationError("Say how much goes back to the client.", code="split_amount_required")
     client_refund = parse_amount(client_refund, escrow.currency, field="client_refund")
-    already = escrow.refunds.filter(reason__startswith="Ruling: split", status=EscrowRefund.Status.SUCCEEDED).exists()
-    if not already:
+    ruling_refunds = escrow.refunds.filter(for_ruling=True)
+    if ruling_refunds.filter(status=EscrowRefund.Status.PENDING).exists():
+        raise EscrowError("The refund part of the split is not confirmed yet; rule again later.", code="refund_pending")
+    if not ruling_refunds.filter(status=EscrowRefund.Status.SUCCEEDED).exists():
         if not Decimal("0") < client_refund < held:
             raise ValidationError(
                 f"A split gives the client more than nothing and less than the {held} {escrow.currency} held.",
                 code="split_amount_invalid",
                 details={"held": str(held)},
             )
-        refund = escrow_refund(escrow=escrow, amount=client_refund, actor=actor, reason=ruling)
+        refund = escrow_refund(escrow=escrow, amount=client_refund, actor=actor, reason=ruling, for_ruling=True)
         if refund.status != EscrowRefund.Status.SUCCEEDED:
             raise EscrowError(
                 "The refund part of the split is not confirmed yet; rule again later.", code="refund_pending"

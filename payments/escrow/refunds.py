@@ -48,7 +48,13 @@ HOLDING = (Escrow.Status.FUNDED, Escrow.Status.DISPUTED)
 
 
 def escrow_refund(
-    *, escrow: Escrow, amount: Decimal | None, actor: User | None, reason: str, undelivered_only: bool = False
+    *,
+    escrow: Escrow,
+    amount: Decimal | None,
+    actor: User | None,
+    reason: str,
+    undelivered_only: bool = False,
+    for_ruling: bool = False,
 ) -> EscrowRefund:
     """Refund the client, in full (``amount=None``) or in part, through the processor and the ledger.
 
@@ -61,7 +67,12 @@ def escrow_refund(
     if not reason.strip():
         raise ValidationError("Give a reason for the refund.", code="reason_required")
     refund = escrow_refund_reserve(
-        escrow=escrow, amount=amount, actor=actor, reason=reason, undelivered_only=undelivered_only
+        escrow=escrow,
+        amount=amount,
+        actor=actor,
+        reason=reason,
+        undelivered_only=undelivered_only,
+        for_ruling=for_ruling,
     )
     return escrow_refund_execute(refund)
 
@@ -75,6 +86,7 @@ def escrow_refund_reserve(
     reason: str,
     undelivered_only: bool = False,
     processor_reference: str = "",
+    for_ruling: bool = False,
 ) -> EscrowRefund:
     """Take the refund out of the escrow in the ledger and record it as pending, before the
     processor is asked.
@@ -110,6 +122,7 @@ def escrow_refund_reserve(
         reason=reason[:500] or "Refund",
         actor=actor,
         processor_reference=processor_reference,
+        for_ruling=for_ruling,
     )
     post_between_processor_and_escrow(
         escrow=escrow,

@@ -183,3 +183,30 @@ def test_a_task_with_two_escrows_completes_with_its_last_one():
     services.escrow_release(escrow=milestone, actor=None, reason="Milestone 2")
     task.refresh_from_db()
     assert task.status == Task.Status.COMPLETED
+
+
+def test_a_split_whose_refund_stripe_has_not_confirmed_finishes_on_a_later_run_refunding_once(monkeypatch):
+    escrow = escrow_delivered(amount="100.00")  # 105.00 held
+    services.escrow_freeze(escrow=escrow, actor=escrow.client, reason="Half done")
+    real = stripe_gateway.refund_create
+
+    def answered_pending(**kwargs):  # Stripe makes the refund but answers "pending"
+        refund = real(**kwargs)
+        refund["status"] = "pending"
+        return refund
+
+    monkeypatch.setattr(stripe_gateway, "refund_create", answered_pending)
+    rule = lambda: services.escrow_rule(  # noqa: E731
+        escrow=escrow, actor=None, outcome="split", reason="Half the work", client_refund=Decimal("52.50")
+    )
+    assert _code(rule) == "refund_pending"
+    assert _code(rule) == "refund_pending"  # run again too early: nothing more is refunded
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.DISPUTED and _wallet(escrow) == 0
+
+    monkeypatch.setattr(stripe_gateway, "refund_create", real)
+    services.escrow_refunds_settle_for_charge(charge_reference=escrow.payment.charge_reference)  # its webhook
+    assert rule().status == Escrow.Status.SPLIT
+
+    assert stripe_gateway.charge_retrieve(escrow.payment.charge_reference).amount_refunded == 5250  # once
+    assert _wallet(escrow) == Decimal("40.00") and _held(escrow) == 0
