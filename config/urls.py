@@ -12,7 +12,10 @@ api_v1 = [
     path("", include("marketplace.api.urls")),
     path("", include("wallets.api.urls")),
     path("", include("payments.api.urls")),
+    path("", include("payouts.api.urls")),
     path("", include("disputes.api.urls")),
+    path("", include("notifications.api.urls")),
+    path("", include("reporting.api.urls")),
 ]
 
 urlpatterns = [
@@ -21,7 +24,10 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("wallet/", include("wallets.urls")),
     path("payments/", include("payments.urls")),
+    path("payouts/", include("payouts.urls")),
     path("disputes/", include("disputes.urls")),
+    path("notifications/", include("notifications.urls")),
+    path("reporting/", include("reporting.urls")),
     path("stripe/webhook/<uuid:uuid>/", StripeWebhookView.as_view(), name="stripe-webhook"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),

@@ -38,8 +38,10 @@ INSTALLED_APPS = [
     "wallets",
     "processors",
     "payments",
+    "payouts",
     "disputes",
     "notifications",
+    "reporting",
     "demo",
 ]
 
