@@ -20,6 +20,7 @@ PREFIXES = {
     "event": "evt",
     "webhook_endpoint": "we",
     "bank_account": "ba",
+    "connected_payment": "py",
     "request": "req",
 }
 

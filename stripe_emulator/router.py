@@ -161,6 +161,11 @@ def dispatch_api(req):
         _authenticate(req)
     except errors.StripeError as exc:
         return exc.status, exc.body(), headers
+    from .resources.rate_limit import refusal
+
+    limited = refusal(req)
+    if limited is not None:
+        return limited.status, limited.body(), headers
     fn, kwargs = match(req.method, req.path)
     if fn is None:
         exc = errors.StripeError(

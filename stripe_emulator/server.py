@@ -145,7 +145,15 @@ class EmulatorServer:
         self.after_request()
         return self.store.now()
 
+    def configure_rate_limit(self, per_second=0, scope="writes"):
+        """At most ``per_second`` requests a second (0: no limit), answered with Stripe's 429."""
+        from .resources.rate_limit import RateLimiter
+
+        self._rate_limiter = RateLimiter(per_second, scope)
+        return self._rate_limiter.state()
+
     def reset(self):
+        self._rate_limiter = None
         self.dispatcher.clear()
         self.store.reset()
         self.store.save()

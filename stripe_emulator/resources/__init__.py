@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     payment_intents,
     payment_methods,
     payouts,
+    rate_limit,
     refunds,
     transfers,
     webhook_endpoints,

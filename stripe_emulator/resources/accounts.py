@@ -47,7 +47,7 @@ def new_account(store, params):
     if acct_type == "express" and not caps:
         caps = {"card_payments": "inactive", "transfers": "inactive"}
     country = (params.get("country") or "US").upper()
-    return {
+    account = {
         "id": ids.new_id("account"),
         "object": "account",
         "business_profile": {
@@ -88,17 +88,73 @@ def new_account(store, params):
         "payouts_enabled": False,
         "requirements": _requirements(ONBOARDING_REQUIREMENTS),
         "settings": {
+            "branding": {"icon": None, "logo": None, "primary_color": None, "secondary_color": None},
+            "card_payments": {
+                "decline_on": {"avs_failure": False, "cvc_failure": False},
+                "statement_descriptor_prefix": None,
+                "statement_descriptor_prefix_kana": None,
+                "statement_descriptor_prefix_kanji": None,
+            },
             "dashboard": {"display_name": None, "timezone": "Etc/UTC"},
             "payments": {"statement_descriptor": None},
             "payouts": {
                 "debit_negative_balances": True,
-                "schedule": {"delay_days": 2, "interval": "manual"},
+                # Stripe's default for a new Express account is an automatic daily schedule.
+                "schedule": {"delay_days": 2, "interval": "daily"},
                 "statement_descriptor": None,
             },
         },
         "tos_acceptance": {"date": None, "ip": None, "user_agent": None},
         "type": acct_type,
     }
+    apply_settings(account, params.get("settings"))
+    return account
+
+
+SCHEDULE_INTERVALS = ("manual", "daily", "weekly", "monthly")
+WEEKLY_ANCHORS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def apply_settings(acct, settings):
+    """``settings[payouts][schedule]`` and ``settings[branding]``, checked as Stripe does."""
+    if settings in (None, ""):
+        return
+    if not isinstance(settings, dict):
+        raise errors.invalid("Invalid hash", param="settings")
+    payouts = settings.get("payouts") or {}
+    schedule = payouts.get("schedule") if isinstance(payouts, dict) else None
+    if isinstance(schedule, dict):
+        current = acct["settings"]["payouts"]["schedule"]
+        interval = schedule.get("interval", current["interval"])
+        if interval not in SCHEDULE_INTERVALS:
+            raise errors.invalid(
+                "Invalid settings[payouts][schedule][interval]: must be one of manual, daily, weekly, or monthly",
+                param="settings[payouts][schedule][interval]",
+            )
+        new = {"delay_days": current.get("delay_days", 2), "interval": interval}
+        if "delay_days" in schedule:
+            try:
+                new["delay_days"] = int(schedule["delay_days"])
+            except (TypeError, ValueError):
+                raise errors.invalid("Invalid integer", param="settings[payouts][schedule][delay_days]")
+        if interval == "weekly":
+            anchor = schedule.get("weekly_anchor", current.get("weekly_anchor", "monday"))
+            if anchor not in WEEKLY_ANCHORS:
+                raise errors.invalid("Invalid weekly_anchor", param="settings[payouts][schedule][weekly_anchor]")
+            new["weekly_anchor"] = anchor
+        if interval == "monthly":
+            try:
+                new["monthly_anchor"] = int(schedule.get("monthly_anchor", current.get("monthly_anchor", 1)))
+            except (TypeError, ValueError):
+                raise errors.invalid("Invalid integer", param="settings[payouts][schedule][monthly_anchor]")
+        acct["settings"]["payouts"]["schedule"] = new
+    if isinstance(payouts, dict) and "statement_descriptor" in payouts:
+        acct["settings"]["payouts"]["statement_descriptor"] = payouts["statement_descriptor"] or None
+    branding = settings.get("branding")
+    if isinstance(branding, dict):
+        for key in ("icon", "logo", "primary_color", "secondary_color"):
+            if key in branding:
+                acct["settings"]["branding"][key] = branding[key] or None
 
 
 @render_hook("account")
@@ -138,7 +194,10 @@ def add_bank_account(store, acct, token_or_number="btok_us_verified"):
         "bank_name": "STRIPE TEST BANK",
         "country": acct["country"],
         "currency": "usd",
+        "customer": None,
         "default_for_currency": True,
+        "future_requirements": {"currently_due": [], "errors": [], "past_due": [], "pending_verification": []},
+        "requirements": {"currently_due": [], "errors": [], "past_due": [], "pending_verification": []},
         "fingerprint": ids.random_token(16),
         "last4": number[-4:],
         "metadata": {},
@@ -232,6 +291,9 @@ def update_account(req, acct_id):
         for name, value in req.params["capabilities"].items():
             if isinstance(value, dict) and value.get("requested") == "true":
                 acct["capabilities"].setdefault(name, "active" if acct["charges_enabled"] else "inactive")
+    if "settings" in req.params:
+        previous["settings"] = {k: dict(v) for k, v in acct["settings"].items()}
+        apply_settings(acct, req.params["settings"])
     if req.params.get("external_account"):
         add_bank_account(req.store, acct, req.params["external_account"])
     req.store.emit("account.updated", acct, account=acct["id"], req=req, previous_attributes=previous)
@@ -255,7 +317,104 @@ def create_external_account(req, acct_id):
         value = value.get("account_number")
     if not value:
         raise errors.missing_param("external_account")
-    return req.store.render(add_bank_account(req.store, acct, value))
+    bank = add_bank_account(req.store, acct, value)
+    req.store.emit("account.external_account.created", bank, account=acct["id"], req=req)
+    return req.store.render(bank)
+
+
+def _bank(req, acct, ba_id):
+    bank = req.store.coll("bank_accounts").get(ba_id)
+    if bank is None or bank["account"] != acct["id"]:
+        raise errors.not_found("external account", ba_id)
+    return bank
+
+
+@route("GET", r"/v1/accounts/(?P<acct_id>[^/]+)/external_accounts/(?P<ba_id>[^/]+)")
+def retrieve_external_account(req, acct_id, ba_id):
+    return req.store.render(_bank(req, _get_connected(req, acct_id), ba_id))
+
+
+@route("POST", r"/v1/accounts/(?P<acct_id>[^/]+)/external_accounts/(?P<ba_id>[^/]+)")
+def update_external_account(req, acct_id, ba_id):
+    acct = _get_connected(req, acct_id)
+    bank = _bank(req, acct, ba_id)
+    previous = {}
+    for field in ("account_holder_name", "account_holder_type"):
+        if field in req.params:
+            previous[field] = bank[field]
+            bank[field] = req.str(field)
+    if req.bool("default_for_currency") and not bank["default_for_currency"]:
+        for other in req.store.coll("bank_accounts").values():
+            if other["account"] == acct["id"]:
+                other["default_for_currency"] = False
+        previous["default_for_currency"] = False
+        bank["default_for_currency"] = True
+    merge_metadata(bank, req.params.get("metadata"))
+    req.store.emit(
+        "account.external_account.updated", bank, account=acct["id"], req=req, previous_attributes=previous
+    )
+    return req.store.render(bank)
+
+
+@route("DELETE", r"/v1/accounts/(?P<acct_id>[^/]+)/external_accounts/(?P<ba_id>[^/]+)")
+def delete_external_account(req, acct_id, ba_id):
+    acct = _get_connected(req, acct_id)
+    bank = _bank(req, acct, ba_id)
+    if bank["default_for_currency"]:
+        raise errors.invalid(
+            "You cannot delete the default external account for your default currency. Please make another "
+            "external account the default using the `default_for_currency` param, and then delete this one.",
+            param="default_for_currency",
+        )
+    req.store.coll("bank_accounts").pop(ba_id)
+    req.store.emit("account.external_account.deleted", bank, account=acct["id"], req=req)
+    return {"id": ba_id, "object": "bank_account", "deleted": True}
+
+
+def _capability(acct, name):
+    status = acct["capabilities"][name]
+    due = [] if status == "active" else list(acct["requirements"]["currently_due"])
+    return {
+        "id": name,
+        "object": "capability",
+        "account": acct["id"],
+        "future_requirements": _requirements([]),
+        "requested": True,
+        "requested_at": acct["created"],
+        "requirements": _requirements(due),
+        "status": status,
+    }
+
+
+@route("GET", r"/v1/accounts/(?P<acct_id>[^/]+)/capabilities")
+def list_capabilities(req, acct_id):
+    acct = _get_connected(req, acct_id)
+    data = [_capability(acct, name) for name in sorted(acct["capabilities"])]
+    return {"object": "list", "data": data, "has_more": False, "url": f"/v1/accounts/{acct_id}/capabilities"}
+
+
+@route("GET", r"/v1/accounts/(?P<acct_id>[^/]+)/capabilities/(?P<name>[^/]+)")
+def retrieve_capability(req, acct_id, name):
+    acct = _get_connected(req, acct_id)
+    if name not in acct["capabilities"]:
+        raise errors.not_found("capability", name)
+    return _capability(acct, name)
+
+
+@route("POST", r"/v1/accounts/(?P<acct_id>[^/]+)/login_links")
+def create_login_link(req, acct_id):
+    acct = _get_connected(req, acct_id)
+    if acct["type"] != "express":
+        raise errors.invalid("Login links can only be created for Express accounts.", param="account")
+    if not acct["details_submitted"]:
+        raise errors.invalid(
+            "Cannot create a login link for an account that has not completed onboarding.",
+            param="account",
+            code="account_invalid",
+        )
+    token = ids.random_token(24)
+    req.store.coll("login_links")[token] = {"account": acct["id"], "created": req.store.now()}
+    return {"object": "login_link", "created": req.store.now(), "url": f"{req.base_url}/emulator/express/{token}"}
 
 
 @route("GET", r"/v1/accounts/(?P<acct_id>[^/]+)/external_accounts")

@@ -92,6 +92,22 @@ def complete_onboarding(req, acct_id):
     return req.store.render(acct)
 
 
+@route("GET", r"/emulator/express/(?P<token>[^/]+)")
+def express_dashboard(req, token):
+    link = req.store.coll("login_links").get(token)
+    if link is None:
+        raise errors.not_found("login link", token)
+    acct = req.store.get("accounts", link["account"], None)
+    bank = accounts.default_bank(req.store, acct["id"])
+    where = f"{html.escape(bank['bank_name'])} ····{html.escape(bank['last4'])}" if bank else "no bank account"
+    return _page(
+        "Express dashboard (emulated)",
+        f"Account <code>{html.escape(acct['id'])}</code>; payouts go to {where}.",
+        f"/emulator/express/{token}",
+        [],
+    )
+
+
 # ---- 3-D Secure --------------------------------------------------------------------------
 def _pi(req, pi_id):
     return req.store.get("payment_intents", pi_id, None, any_account=True)

@@ -113,6 +113,15 @@ def list_payouts(req):
     return req.list("payouts", "/v1/payouts", lambda p: not status or p["status"] == status)
 
 
+@route("POST", r"/v1/payouts/(?P<po_id>[^/]+)")
+def update_payout(req, po_id):
+    payout = req.store.get("payouts", po_id, req.account)
+    previous = {"metadata": dict(payout["metadata"])}
+    merge_metadata(payout, req.params.get("metadata"))
+    req.store.emit("payout.updated", payout, account=req.account, req=req, previous_attributes=previous)
+    return req.render(payout)
+
+
 @route("POST", r"/v1/payouts/(?P<po_id>[^/]+)/cancel")
 def cancel_payout(req, po_id):
     payout = req.store.get("payouts", po_id, req.account)

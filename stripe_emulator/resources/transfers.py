@@ -81,7 +81,7 @@ def create_transfer(req):
         "currency": currency,
         "description": req.str("description"),
         "destination": dest_id,
-        "destination_payment": None,
+        "destination_payment": ids.new_id("connected_payment"),
         "livemode": False,
         "metadata": {},
         "reversals": None,
