@@ -109,6 +109,134 @@ class EventKind:
     PAYMENT_SUCCEEDED = "payment.succeeded"
     PAYMENT_FAILED = "payment.failed"
     CHARGE_REFUNDS_CHANGED = "charge.refunds_changed"  # refunds of a charge were made or updated
+    ACCOUNT_UPDATED = "account.updated"  # a connected account (onboarding, bank, capabilities) changed
+    BANK_PAYOUT_CHANGED = "bank_payout.changed"  # a payout to a bank was paid, failed or cancelled
+
+
+class BankPayoutStatus:
+    PENDING = "pending"
+    IN_TRANSIT = "in_transit"
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+@dataclass(frozen=True)
+class BankAccountSummary:
+    """What may be shown of a bank account: never its full number."""
+
+    bank_name: str
+    last4: str
+    currency: str
+    country: str = ""
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectedAccount:
+    """A payee's account at the processor (Stripe: a Connect Express account)."""
+
+    processor: str
+    reference: str
+    country: str
+    default_currency: str
+    details_submitted: bool
+    charges_enabled: bool
+    payouts_enabled: bool
+    requirements_due: tuple[str, ...] = ()
+    disabled_reason: str = ""
+    payout_schedule: str = ""  # "manual" when Holdfast decides when money moves
+    bank_accounts: tuple[BankAccountSummary, ...] = ()
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Money moved from the platform's balance to a connected account."""
+
+    processor: str
+    reference: str
+    amount: Money
+    destination: str
+    amount_reversed: Money
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TransferReversal:
+    processor: str
+    reference: str
+    transfer_reference: str
+    amount: Money
+
+
+@dataclass(frozen=True)
+class BankPayout:
+    """A payout from a connected account to its bank (Stripe: a Payout on the connected account)."""
+
+    processor: str
+    reference: str
+    account_reference: str
+    amount: Money
+    status: str  # BankPayoutStatus
+    arrival_date: int | None = None  # a Unix timestamp
+    failure_code: str = ""
+    failure_message: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PlatformBalance:
+    """The platform's money at the processor, per currency: ``available`` can be transferred now."""
+
+    available: Mapping[str, Money]
+    pending: Mapping[str, Money]
+
+
+class PayoutProcessor(Protocol):
+    """The calls payouts make: connected accounts and their onboarding, transfers, bank payouts."""
+
+    name: str
+    display_name: str
+
+    def connected_account_create(self, *, user_id: int, email: str, country: str) -> ConnectedAccount:
+        """An account whose payouts Holdfast starts (manual payout schedule). Idempotent per user."""
+        ...
+
+    def connected_account_retrieve(self, reference: str) -> ConnectedAccount: ...
+
+    def onboarding_link_create(self, *, reference: str, refresh_url: str, return_url: str) -> str:
+        """A single-use, short-lived address where the payee gives the processor what it needs."""
+        ...
+
+    def dashboard_link_create(self, *, reference: str) -> str:
+        """A single-use address of the payee's own dashboard (bank details, payouts)."""
+        ...
+
+    def transfer_create(
+        self, *, amount: Money, destination: str, key: str, group: str, metadata: Mapping[str, str]
+    ) -> Transfer:
+        """Raises ``PaymentError(code="platform_balance_insufficient")`` when the platform's
+        available funds cannot cover it yet (card funds not yet settled): wait and try again."""
+        ...
+
+    def transfer_reverse(self, *, reference: str, amount: Money, key: str) -> TransferReversal: ...
+
+    def bank_payout_create(
+        self, *, account_reference: str, amount: Money, key: str, metadata: Mapping[str, str]
+    ) -> BankPayout: ...
+
+    def bank_payout_retrieve(self, *, account_reference: str, reference: str) -> BankPayout: ...
+
+    def bank_payout_cancel(self, *, account_reference: str, reference: str, key: str) -> BankPayout: ...
+
+    def transfer_retrieve(self, reference: str) -> Transfer: ...
+
+    def platform_balance(self) -> PlatformBalance: ...
+
+    def fees_total(self, *, currency: str) -> Money:
+        """What the processor has charged the platform in fees so far (for reconciliation)."""
+        ...
 
 
 class PaymentProcessor(Protocol):

@@ -24,6 +24,11 @@ class ProcessorTransaction(models.Model):
         PAYMENT_RETURNED = "payment_returned", "Payment returned"
         PAYMENT_CANCELLED = "payment_cancelled", "Payment cancelled"
         REFUND = "refund", "Refund"
+        TRANSFER = "transfer", "Transfer to a connected account"
+        TRANSFER_REVERSAL = "transfer_reversal", "Transfer reversed"
+        BANK_PAYOUT = "bank_payout", "Payout to a bank account"
+        BANK_PAYOUT_PAID = "bank_payout_paid", "Payout paid"
+        BANK_PAYOUT_FAILED = "bank_payout_failed", "Payout failed"
 
     processor = models.CharField(max_length=32)
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -15,7 +15,7 @@ from functools import cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from processors.interface import PaymentProcessor, ProcessorEvent
+from processors.interface import PaymentProcessor, PayoutProcessor, ProcessorEvent
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,11 @@ def _instance(name: str) -> PaymentProcessor:
 def processor(name: str | None = None) -> PaymentProcessor:
     """The processor called ``name``, or the configured one."""
     return _instance(name or settings.PAYMENT_PROCESSOR)
+
+
+def payout_processor(name: str | None = None) -> PayoutProcessor:
+    """The processor that pays taskers (the configured one, or the one a payout account was made with)."""
+    return _instance(name or settings.PAYMENT_PROCESSOR)  # type: ignore[return-value]
 
 
 def event_handler(kind: str) -> Callable[[EventHandler], EventHandler]:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.money import supported_currencies
-from wallets.models import LedgerAccount, Posting
+from wallets.models import JournalEntry, LedgerAccount, Posting
 
 ZERO = Decimal("0.00")
 
@@ -213,6 +213,17 @@ def _reference_descriptions(postings: list[Posting]) -> dict[tuple[int, str], tu
         for object_id, label_and_url in describe(sorted(ids)).items():
             described[(type_id, object_id)] = label_and_url
     return described
+
+
+def entries_describe(*, entries: Iterable[JournalEntry]) -> dict[int, tuple[str, str]]:
+    """``{entry id: (label, url)}``: what each entry was for, as people know it (a task's title and
+    its page), through the describers apps registered; an entry without one keeps its reference."""
+    entries = list(entries)
+    described = _reference_descriptions([Posting(entry=entry) for entry in entries])
+    return {
+        entry.pk: described.get((entry.reference_type_id, entry.reference_id), (entry.reference, ""))
+        for entry in entries
+    }
 
 
 def statement_rows(*, account: LedgerAccount, postings: Iterable[Posting]) -> list[StatementRow]:

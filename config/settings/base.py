@@ -264,3 +264,31 @@ LOGGING = {
     # 403s and other refusals: one warning line each (Django adds a traceback to a 403).
     "loggers": {"django.request": {"filters": ["client_errors_on_one_line"]}},
 }
+
+# --- Payouts (payouts app) ------------------------------------------------------------------
+PAYOUT_MIN_AMOUNT = Decimal(env("HOLDFAST_PAYOUT_MIN_AMOUNT", default="10.00"))
+PAYOUT_FEE = Decimal(env("HOLDFAST_PAYOUT_FEE", default="0"))  # flat, per payout, to platform revenue
+PAYOUT_APPROVAL_THRESHOLD = Decimal(env("HOLDFAST_PAYOUT_APPROVAL_THRESHOLD", default="1000.00"))
+PAYOUT_SECOND_APPROVAL_THRESHOLD = Decimal(env("HOLDFAST_PAYOUT_SECOND_APPROVAL_THRESHOLD", default="5000.00"))
+PAYOUT_FIRST_NEEDS_APPROVAL = env.bool("HOLDFAST_PAYOUT_FIRST_NEEDS_APPROVAL", default=True)
+PAYOUT_ARRIVAL_DAYS = env.int("HOLDFAST_PAYOUT_ARRIVAL_DAYS", default=2)  # the estimate shown before requesting
+# A payout waiting for the platform's card funds is tried again after this many seconds (by beat).
+PAYOUT_FUNDS_RETRY_SECONDS = env.int("HOLDFAST_PAYOUT_FUNDS_RETRY_SECONDS", default=900)
+# Stripe's rate limit: writes per second Holdfast allows itself (Stripe: 25/s test mode, 100/s live),
+# and how a 429 is retried (exponential backoff with jitter, base and cap in seconds).
+STRIPE_MAX_WRITES_PER_SECOND = env.float("STRIPE_MAX_WRITES_PER_SECOND", default=80 if STRIPE_LIVE_MODE else 20)
+STRIPE_RATE_LIMIT_RETRIES = env.int("STRIPE_RATE_LIMIT_RETRIES", default=8)
+STRIPE_RATE_LIMIT_BACKOFF_BASE = env.float("STRIPE_RATE_LIMIT_BACKOFF_BASE", default=0.25)
+STRIPE_RATE_LIMIT_BACKOFF_CAP = env.float("STRIPE_RATE_LIMIT_BACKOFF_CAP", default=8.0)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Scheduled payouts (weekly, monthly) whose day has come: request them.
+        "payouts-schedule-due": {"task": "payouts.tasks.payouts_schedule_due", "schedule": 3600.0},
+        # Payouts waiting for platform funds, or whose job was lost: execute them again.
+        "payouts-execute-due": {"task": "payouts.tasks.payouts_execute_due", "schedule": 300.0},
+        # Bank payouts in transit whose webhook has not come: read them back from Stripe.
+        "payouts-refresh-in-transit": {"task": "payouts.tasks.payouts_refresh_in_transit", "schedule": 3600.0},
+        # Holdfast against Stripe: every payout and the platform balance; differences to the admin report.
+        "payouts-reconcile": {"task": "payouts.tasks.payouts_reconcile", "schedule": 24 * 3600.0},
+    }
+)

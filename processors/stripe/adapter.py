@@ -12,7 +12,21 @@ from typing import Any
 from django.conf import settings
 from moneyed import Money
 
-from processors.interface import EventKind, Payment, PaymentFailure, ProcessorEvent, Refund
+from core.money import supported_currencies
+from processors.interface import (
+    BankAccountSummary,
+    BankPayout,
+    ConnectedAccount,
+    EventKind,
+    Payment,
+    PaymentError,
+    PaymentFailure,
+    PlatformBalance,
+    ProcessorEvent,
+    Refund,
+    Transfer,
+    TransferReversal,
+)
 from processors.stripe import gateway
 
 NAME = "stripe"
@@ -23,6 +37,15 @@ EVENT_KINDS: dict[str, tuple[str, str]] = {
     "payment_intent.payment_failed": (EventKind.PAYMENT_FAILED, "id"),
     "charge.refunded": (EventKind.CHARGE_REFUNDS_CHANGED, "id"),
     "charge.refund.updated": (EventKind.CHARGE_REFUNDS_CHANGED, "charge"),
+    # Connect endpoint: a tasker's connected account and the payouts to their bank.
+    "account.updated": (EventKind.ACCOUNT_UPDATED, "id"),
+    "account.external_account.created": (EventKind.ACCOUNT_UPDATED, "account"),
+    "account.external_account.updated": (EventKind.ACCOUNT_UPDATED, "account"),
+    "account.external_account.deleted": (EventKind.ACCOUNT_UPDATED, "account"),
+    "payout.paid": (EventKind.BANK_PAYOUT_CHANGED, "id"),
+    "payout.failed": (EventKind.BANK_PAYOUT_CHANGED, "id"),
+    "payout.canceled": (EventKind.BANK_PAYOUT_CHANGED, "id"),
+    "payout.updated": (EventKind.BANK_PAYOUT_CHANGED, "id"),
 }
 
 
@@ -69,6 +92,62 @@ def refund_from_stripe(refund: Any) -> Refund:
         charge_reference=_id(refund.get("charge")),
         metadata=dict(refund.get("metadata") or {}),
         failure_reason=refund.get("failure_reason") or "",
+    )
+
+
+def connected_account_from_stripe(acct: Any) -> ConnectedAccount:
+    requirements = acct.get("requirements") or {}
+    external = (acct.get("external_accounts") or {}).get("data") or []
+    banks = tuple(
+        BankAccountSummary(
+            bank_name=bank.get("bank_name") or "",
+            last4=bank.get("last4") or "",
+            currency=(bank.get("currency") or "").upper(),
+            country=bank.get("country") or "",
+            reference=bank.get("id") or "",
+        )
+        for bank in sorted(external, key=lambda b: not b.get("default_for_currency"))
+        if bank.get("object") == "bank_account"
+    )
+    schedule = ((acct.get("settings") or {}).get("payouts") or {}).get("schedule") or {}
+    return ConnectedAccount(
+        processor=NAME,
+        reference=acct.id,
+        country=acct.get("country") or "",
+        default_currency=(acct.get("default_currency") or "").upper(),
+        details_submitted=bool(acct.get("details_submitted")),
+        charges_enabled=bool(acct.get("charges_enabled")),
+        payouts_enabled=bool(acct.get("payouts_enabled")),
+        requirements_due=tuple(requirements.get("currently_due") or ()),
+        disabled_reason=requirements.get("disabled_reason") or "",
+        payout_schedule=schedule.get("interval") or "",
+        bank_accounts=banks,
+        email=acct.get("email") or "",
+    )
+
+
+def transfer_from_stripe(transfer: Any) -> Transfer:
+    return Transfer(
+        processor=NAME,
+        reference=transfer.id,
+        amount=gateway.money_from_stripe(transfer.amount, transfer.currency),
+        destination=_id(transfer.get("destination")),
+        amount_reversed=gateway.money_from_stripe(transfer.get("amount_reversed") or 0, transfer.currency),
+        metadata=dict(transfer.get("metadata") or {}),
+    )
+
+
+def bank_payout_from_stripe(payout: Any, account_reference: str) -> BankPayout:
+    return BankPayout(
+        processor=NAME,
+        reference=payout.id,
+        account_reference=account_reference,
+        amount=gateway.money_from_stripe(payout.amount, payout.currency),
+        status=payout.status,
+        arrival_date=payout.get("arrival_date"),
+        failure_code=payout.get("failure_code") or "",
+        failure_message=payout.get("failure_message") or "",
+        metadata=dict(payout.get("metadata") or {}),
     )
 
 
@@ -129,3 +208,84 @@ class StripeProcessor:
 
     def client_config(self) -> Mapping[str, str]:
         return {"publishable_key": settings.STRIPE_PUBLISHABLE_KEY}
+
+    # --- payouts: Connect Express accounts, transfers, payouts to banks ---------------------
+
+    def connected_account_create(self, *, user_id: int, email: str, country: str) -> ConnectedAccount:
+        return connected_account_from_stripe(
+            gateway.connected_account_create(user_id=user_id, email=email, country=country)
+        )
+
+    def connected_account_retrieve(self, reference: str) -> ConnectedAccount:
+        return connected_account_from_stripe(gateway.connected_account_retrieve(reference))
+
+    def onboarding_link_create(self, *, reference: str, refresh_url: str, return_url: str) -> str:
+        return gateway.account_link_create(account_id=reference, refresh_url=refresh_url, return_url=return_url).url
+
+    def dashboard_link_create(self, *, reference: str) -> str:
+        return gateway.login_link_create(account_id=reference).url
+
+    def transfer_create(
+        self, *, amount: Money, destination: str, key: str, group: str, metadata: Mapping[str, str]
+    ) -> Transfer:
+        try:
+            transfer = gateway.transfer_create(
+                amount=amount,
+                destination=destination,
+                key=key,
+                transfer_group=group,
+                metadata={**metadata, "holdfast_namespace": settings.STRIPE_NAMESPACE},
+            )
+        except PaymentError as exc:
+            if exc.code == "stripe_balance_insufficient":
+                raise PaymentError(
+                    "The platform's card funds are not available at Stripe yet; the payout waits for them.",
+                    code="platform_balance_insufficient",
+                ) from exc
+            raise
+        return transfer_from_stripe(transfer)
+
+    def transfer_retrieve(self, reference: str) -> Transfer:
+        return transfer_from_stripe(gateway.transfer_retrieve(reference))
+
+    def transfer_reverse(self, *, reference: str, amount: Money, key: str) -> TransferReversal:
+        reversal = gateway.transfer_reverse(transfer_id=reference, amount=amount, key=key)
+        return TransferReversal(
+            processor=NAME,
+            reference=reversal.id,
+            transfer_reference=_id(reversal.get("transfer")) or reference,
+            amount=gateway.money_from_stripe(reversal.amount, reversal.currency),
+        )
+
+    def bank_payout_create(
+        self, *, account_reference: str, amount: Money, key: str, metadata: Mapping[str, str]
+    ) -> BankPayout:
+        payout = gateway.payout_create(
+            account_id=account_reference,
+            amount=amount,
+            key=key,
+            metadata={**metadata, "holdfast_namespace": settings.STRIPE_NAMESPACE},
+        )
+        return bank_payout_from_stripe(payout, account_reference)
+
+    def bank_payout_retrieve(self, *, account_reference: str, reference: str) -> BankPayout:
+        return bank_payout_from_stripe(
+            gateway.payout_retrieve(account_id=account_reference, payout_id=reference), account_reference
+        )
+
+    def bank_payout_cancel(self, *, account_reference: str, reference: str, key: str) -> BankPayout:
+        return bank_payout_from_stripe(
+            gateway.payout_cancel(account_id=account_reference, payout_id=reference, key=key), account_reference
+        )
+
+    def platform_balance(self) -> PlatformBalance:
+        balance = gateway.balance_retrieve()
+
+        def amounts(entries: Any) -> dict[str, Money]:
+            found = {entry.currency.upper(): gateway.money_from_stripe(entry.amount, entry.currency) for entry in entries}
+            return {c: found.get(c, Money(0, c)) for c in {*supported_currencies(), *found}}
+
+        return PlatformBalance(available=amounts(balance.available), pending=amounts(balance.pending))
+
+    def fees_total(self, *, currency: str) -> Money:
+        return gateway.money_from_stripe(gateway.platform_fees_total(currency=currency), currency)

@@ -19,6 +19,8 @@ Everything that talks to Stripe goes through here, so that:
 from __future__ import annotations
 
 import logging
+import random
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -30,6 +32,7 @@ from moneyed import Money
 from core.money import from_minor_units, to_minor_units
 from processors.interface import PaymentError, PaymentProviderUnavailable
 from processors.keys import idempotency_key
+from processors.pacing import write_slot_wait
 
 logger = logging.getLogger(__name__)
 
@@ -75,10 +78,46 @@ def decline_message(reason: str, fallback: str | None = None) -> str:
     return _DECLINE_MESSAGES.get(reason, fallback or "The card was declined.")
 
 
+def rate_limit_backoff(attempt: int) -> float:
+    """Seconds to wait before retrying a 429: exponential, capped, with full jitter (so workers
+    refused together do not come back together)."""
+    ceiling = min(settings.STRIPE_RATE_LIMIT_BACKOFF_CAP, settings.STRIPE_RATE_LIMIT_BACKOFF_BASE * 2**attempt)
+    return random.uniform(ceiling / 2, ceiling)
+
+
 def _call(fn, *args: Any, **kwargs: Any) -> Any:
-    """Call the SDK and translate its errors into the app's."""
+    """Call the SDK and translate its errors into the app's.
+
+    Writes (calls with an idempotency key) are paced under ``STRIPE_MAX_WRITES_PER_SECOND``
+    (``processors.pacing``). A request Stripe refuses for its rate limit (429 ``rate_limit``) is
+    sent again after a backoff with jitter, up to ``STRIPE_RATE_LIMIT_RETRIES`` times; the
+    idempotency key makes a write sent again act once.
+    """
+    write = bool(kwargs.get("idempotency_key"))
+    attempt = 0
+    while True:
+        if write:
+            write_slot_wait()
+        try:
+            return _call_once(fn, *args, **kwargs)
+        except stripe.RateLimitError as exc:
+            if attempt >= settings.STRIPE_RATE_LIMIT_RETRIES:
+                logger.warning("Stripe rate limit: giving up after %s retries", attempt)
+                raise PaymentProviderUnavailable(
+                    "The payment service is busy right now; the request will be tried again.",
+                    code="payment_provider_rate_limited",
+                ) from exc
+            wait = rate_limit_backoff(attempt)
+            attempt += 1
+            logger.info("Stripe rate limit (429): retry %s in %.2fs", attempt, wait)
+            time.sleep(wait)
+
+
+def _call_once(fn, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
+    except stripe.RateLimitError:
+        raise
     except stripe.CardError as exc:
         err = exc.error
         reason = (err.decline_code if err else None) or (err.code if err else None) or "card_declined"
@@ -105,7 +144,7 @@ def _call(fn, *args: Any, **kwargs: Any) -> Any:
             code=f"stripe_{code}",
             details={"param": err.param if err else None},
         )
-    except (stripe.APIConnectionError, stripe.RateLimitError) as exc:
+    except stripe.APIConnectionError as exc:
         logger.warning("Stripe unavailable: %s", exc)
         raise PaymentProviderUnavailable()
     except stripe.AuthenticationError:
@@ -183,7 +222,9 @@ def connected_account_create(*, user_id: int, email: str, country: str | None = 
         country=country or settings.STRIPE_CONNECT_COUNTRY,
         email=email,
         capabilities={"card_payments": {"requested": True}, "transfers": {"requested": True}},
-        metadata={"holdfast_user_id": str(user_id)},
+        # Holdfast decides when money leaves for the bank (one payout per payout request).
+        settings={"payouts": {"schedule": {"interval": "manual"}}},
+        metadata={"holdfast_user_id": str(user_id), "holdfast_namespace": settings.STRIPE_NAMESPACE},
         **_opts(idempotency_key=idempotency_key("account", user_id)),
     )
 
@@ -201,6 +242,20 @@ def account_link_create(*, account_id: str, refresh_url: str, return_url: str) -
         return_url=return_url,
         type="account_onboarding",
         **_opts(idempotency_key=idempotency_key("account-link", account_id, uuid.uuid4().hex)),
+    )
+
+
+def login_link_create(*, account_id: str) -> StripeObject:
+    """A single-use link to the account's Express dashboard. Not a money write: no key needed."""
+    return _call(stripe.Account.create_login_link, account_id, **_opts())
+
+
+def payout_schedule_manual(*, account_id: str) -> StripeObject:
+    return _call(
+        stripe.Account.modify,
+        account_id,
+        settings={"payouts": {"schedule": {"interval": "manual"}}},
+        **_opts(idempotency_key=idempotency_key("account-schedule-manual", account_id)),
     )
 
 
@@ -318,6 +373,10 @@ def transfer_reverse(*, transfer_id: str, amount: Money | None, key: str) -> Str
     return _call(stripe.Transfer.create_reversal, transfer_id, **params, **_opts(idempotency_key=key))
 
 
+def transfer_retrieve(transfer_id: str) -> StripeObject:
+    return _call(stripe.Transfer.retrieve, transfer_id, **_opts())
+
+
 def payout_create(
     *, account_id: str, amount: Money, key: str, metadata: Mapping[str, str] | None = None
 ) -> StripeObject:
@@ -340,8 +399,20 @@ def payout_retrieve(*, account_id: str, payout_id: str) -> StripeObject:
     return payout
 
 
+def payout_cancel(*, account_id: str, payout_id: str, key: str) -> StripeObject:
+    payout = _call(stripe.Payout.cancel, payout_id, **_opts(idempotency_key=key, account=account_id))
+    payout.stripe_account = account_id
+    return payout
+
+
 def balance_retrieve(*, account_id: str | None = None) -> StripeObject:
     return _call(stripe.Balance.retrieve, **_opts(account=account_id))
+
+
+def platform_fees_total(*, currency: str) -> int:
+    """What Stripe has charged the platform in fees so far, in minor units (for reconciliation)."""
+    transactions = _call(stripe.BalanceTransaction.list, currency=currency.lower(), limit=100, **_opts())
+    return sum(txn.fee for txn in transactions.auto_paging_iter())
 
 
 # --- Disputes --------------------------------------------------------------------------------

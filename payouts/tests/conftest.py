@@ -1,0 +1,16 @@
+import pytest
+
+from wallets.selectors import ledger_invariant_violations
+
+
+@pytest.fixture
+def ledger_holds():
+    yield
+    assert ledger_invariant_violations() == []
+
+
+@pytest.fixture
+def payouts_world(stripe_emulator, ledger_holds, settings):
+    """The emulator running, the ledger checked afterwards, and approval only when asked for."""
+    settings.PAYOUT_FIRST_NEEDS_APPROVAL = False
+    return stripe_emulator
