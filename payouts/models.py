@@ -58,7 +58,9 @@ class PayoutAccount(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            models.CheckConstraint(condition=Q(schedule_threshold__gte=0), name="payout_account_threshold_not_negative"),
+            models.CheckConstraint(
+                condition=Q(schedule_threshold__gte=0), name="payout_account_threshold_not_negative"
+            ),
         ]
         indexes = [models.Index(fields=["schedule", "schedule_next_at"], name="payout_account_schedule_due")]
 
@@ -192,7 +194,9 @@ class PayoutEvent(models.Model):
     kind = models.CharField(max_length=32, choices=Kind.choices)
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16, blank=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -219,6 +223,9 @@ class PayoutSource(models.Model):
             models.UniqueConstraint(fields=["payout", "attempt", "entry"], name="payout_source_once"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="payout_source_amount_positive"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} from entry {self.entry_id}"
 
 
 class ReconciliationRun(models.Model):
@@ -257,3 +264,6 @@ class ReconciliationDifference(models.Model):
 
     class Meta:
         ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.message

@@ -29,7 +29,7 @@ def _urls(request: HttpRequest) -> dict[str, str]:
 def get_paid(request: HttpRequest) -> HttpResponse:
     account = selectors.payout_account_for(user=request.user)
     options = selectors.payout_options(user=request.user)
-    default_currency = (account.bank_currency if account and account.bank_currency else settings.DEFAULT_CURRENCY)
+    default_currency = account.bank_currency if account and account.bank_currency else settings.DEFAULT_CURRENCY
     request_form = PayoutRequestForm(initial={"currency": default_currency})
     schedule_form = PayoutScheduleForm(
         initial={

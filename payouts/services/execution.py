@@ -98,7 +98,7 @@ def payout_execute(*, payout_id: int) -> Payout:
                 metadata={"payout_id": str(payout.pk), "attempt": str(attempt), "tasker_id": str(payout.tasker_id)},
             )
         except PaymentProviderUnavailable as exc:
-            payout_wait(payout_id=payout.pk, attempt=attempt, waiting=Payout.Waiting.PROCESSOR_UNAVAILABLE, reason=exc.message)
+            _wait_unavailable(payout, attempt, exc)
             raise
         except PaymentError as exc:
             if exc.code == "platform_balance_insufficient":
@@ -117,7 +117,7 @@ def payout_execute(*, payout_id: int) -> Payout:
             metadata={"payout_id": str(payout.pk), "attempt": str(attempt)},
         )
     except PaymentProviderUnavailable as exc:
-        payout_wait(payout_id=payout.pk, attempt=attempt, waiting=Payout.Waiting.PROCESSOR_UNAVAILABLE, reason=exc.message)
+        _wait_unavailable(payout, attempt, exc)
         raise
     except PaymentError as exc:
         return payout_fail(payout_id=payout.pk, attempt=attempt, code=exc.code, message=exc.message)
@@ -125,6 +125,10 @@ def payout_execute(*, payout_id: int) -> Payout:
     if bank_payout.status in (BankPayoutStatus.PAID, BankPayoutStatus.FAILED, BankPayoutStatus.CANCELED):
         payout = payout_bank_payout_settle(reference=bank_payout.reference)
     return payout
+
+
+def _wait_unavailable(payout: Payout, attempt: int, exc: PaymentError) -> None:
+    payout_wait(payout_id=payout.pk, attempt=attempt, waiting=Payout.Waiting.PROCESSOR_UNAVAILABLE, reason=exc.message)
 
 
 @transaction.atomic
@@ -216,7 +220,9 @@ def _bank_payout_recorded(*, payout_id: int, attempt: int, bank_payout: BankPayo
     if payout.attempt != attempt or payout.status != S.PROCESSING:
         return payout
     arrival = (
-        datetime.fromtimestamp(bank_payout.arrival_date, tz=UTC) if bank_payout.arrival_date else payout.arrival_estimate
+        datetime.fromtimestamp(bank_payout.arrival_date, tz=UTC)
+        if bank_payout.arrival_date
+        else payout.arrival_estimate
     )
     account = payout.account
     bank = f"{account.bank_name} ····{account.bank_last4}" if account.bank_last4 else "the bank"
@@ -382,9 +388,9 @@ def payouts_execute_due(*, now: datetime | None = None, stuck_after: timedelta =
     """Payouts in processing that are due again: waiting ones whose time has come, and ones whose
     job was lost (no transfer or bank payout for a while). Returns their ids (enqueued by the task)."""
     now = now or timezone.now()
-    due = Payout.objects.filter(status=S.PROCESSING).filter(
-        next_attempt_at__lte=now
-    ) | Payout.objects.filter(status=S.PROCESSING, next_attempt_at__isnull=True, processing_at__lte=now - stuck_after)
+    due = Payout.objects.filter(status=S.PROCESSING).filter(next_attempt_at__lte=now) | Payout.objects.filter(
+        status=S.PROCESSING, next_attempt_at__isnull=True, processing_at__lte=now - stuck_after
+    )
     return list(due.order_by("next_attempt_at", "pk").values_list("pk", flat=True)[:1000])
 
 

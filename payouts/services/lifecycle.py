@@ -342,10 +342,12 @@ def payout_approve(*, payout: Payout, actor: User) -> Payout:
     if payout.tasker_id == actor.pk:
         raise PayoutPermissionDenied("Nobody may approve their own payout.", code="payout_approve_own")
     if payout.status != S.REQUESTED:
-        if payout.status in (S.PROCESSING, S.IN_TRANSIT, S.PAID) and payout.approvals_given >= payout.approvals_required:
+        done = payout.approvals_given >= payout.approvals_required
+        if payout.status in (S.PROCESSING, S.IN_TRANSIT, S.PAID) and done:
             return payout  # approved already: a double click
         raise PayoutError(
-            f"This payout is {payout.get_status_display().lower()}; only a payout waiting for approval can be approved.",
+            f"This payout is {payout.get_status_display().lower()}; "
+            "only a payout waiting for approval can be approved.",
             code="payout_not_awaiting_approval",
         )
     now = timezone.now()
@@ -540,7 +542,8 @@ def payout_schedule_set(
     currency = validate_currency(currency or account.bank_currency or settings.DEFAULT_CURRENCY)
     value = Decimal("0")
     if threshold not in (None, ""):
-        value = Decimal("0") if str(threshold) in ("0", "0.00") else parse_amount(threshold, currency, field="threshold")
+        zero = str(threshold).strip("0.") == ""
+        value = Decimal("0") if zero else parse_amount(threshold, currency, field="threshold")
     account.schedule = schedule
     account.schedule_currency = currency
     account.schedule_threshold = value

@@ -131,9 +131,8 @@ def payouts_reconcile(*, days: int = 35) -> ReconciliationRun:
     run.payouts_checked = checked
     run.differences = len(differences)
     run.finished_at = timezone.now()
-    run.summary = (
-        f"{checked} payout(s) checked; "
-        + (f"{len(differences)} difference(s) to look at." if differences else "Holdfast and the processor agree.")
+    run.summary = f"{checked} payout(s) checked; " + (
+        f"{len(differences)} difference(s) to look at." if differences else "Holdfast and the processor agree."
     )
     run.save()
     for item in differences:

@@ -282,7 +282,7 @@ class StripeProcessor:
         balance = gateway.balance_retrieve()
 
         def amounts(entries: Any) -> dict[str, Money]:
-            found = {entry.currency.upper(): gateway.money_from_stripe(entry.amount, entry.currency) for entry in entries}
+            found = {e.currency.upper(): gateway.money_from_stripe(e.amount, e.currency) for e in entries}
             return {c: found.get(c, Money(0, c)) for c in {*supported_currencies(), *found}}
 
         return PlatformBalance(available=amounts(balance.available), pending=amounts(balance.pending))

@@ -350,9 +350,7 @@ def update_external_account(req, acct_id, ba_id):
         previous["default_for_currency"] = False
         bank["default_for_currency"] = True
     merge_metadata(bank, req.params.get("metadata"))
-    req.store.emit(
-        "account.external_account.updated", bank, account=acct["id"], req=req, previous_attributes=previous
-    )
+    req.store.emit("account.external_account.updated", bank, account=acct["id"], req=req, previous_attributes=previous)
     return req.store.render(bank)
 
 

@@ -16,9 +16,7 @@ from .. import errors
 from ..router import route
 from .emulator import unlocked
 
-MESSAGE = (
-    "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests."
-)
+MESSAGE = "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests."
 
 
 class RateLimiter:

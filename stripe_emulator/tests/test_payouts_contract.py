@@ -51,7 +51,9 @@ def test_capabilities_list_and_retrieve(client, onboarded):
     pending = client.v1.accounts.create(params={"type": "express"})
     listed = client.v1.accounts.capabilities.list(pending.id)
     assert {c.id for c in listed.data} == {"card_payments", "transfers"}
-    transfers = check(client.v1.accounts.capabilities.retrieve(pending.id, "transfers"), stripe.Capability, "capability")
+    transfers = check(
+        client.v1.accounts.capabilities.retrieve(pending.id, "transfers"), stripe.Capability, "capability"
+    )
     assert transfers["status"] == "inactive" and transfers["requirements"]["currently_due"]
     acct = onboarded()
     active = client.v1.accounts.capabilities.retrieve(acct.id, "transfers")
