@@ -108,6 +108,9 @@ class Payout(models.Model):
     net = models.DecimalField(max_digits=14, decimal_places=2, help_text="Sent to the bank.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
     attempt = models.PositiveIntegerField(default=1, help_text="A retry after a failure is a new attempt.")
+    # Transfers the processor refused for want of platform funds: each try after one needs a new
+    # idempotency key (Stripe replays a key's first answer, refusals included).
+    transfer_tries = models.PositiveIntegerField(default=0)
     scheduled = models.BooleanField(default=False, help_text="Requested by the tasker's payout schedule.")
     approvals_required = models.PositiveSmallIntegerField(default=0)
     approved_by = models.ForeignKey(

@@ -93,7 +93,7 @@ def payout_execute(*, payout_id: int) -> Payout:
             transfer = processor.transfer_create(
                 amount=Money(payout.net, payout.currency),
                 destination=payout.account.reference,
-                key=_key(payout, "transfer"),
+                key=_key(payout, f"transfer-{payout.transfer_tries}"),
                 group=f"payout-{payout.pk}",
                 metadata={"payout_id": str(payout.pk), "attempt": str(attempt), "tasker_id": str(payout.tasker_id)},
             )
@@ -142,7 +142,9 @@ def payout_wait(*, payout_id: int, attempt: int, waiting: str, reason: str) -> P
     first = payout.waiting != waiting
     payout.waiting = waiting
     payout.next_attempt_at = timezone.now() + timedelta(seconds=delay)
-    payout.save(update_fields=["waiting", "next_attempt_at", "updated_at"])
+    if waiting == Payout.Waiting.PLATFORM_FUNDS and payout.transfer_id is None:
+        payout.transfer_tries += 1  # the refused key's answer is final; the next try needs its own
+    payout.save(update_fields=["waiting", "next_attempt_at", "transfer_tries", "updated_at"])
     if first:
         payout_note(payout, kind=K.WAITING, reason=Payout.Waiting(waiting).label)
         publish(PayoutWaiting(**event_fields(payout), reason=Payout.Waiting(waiting).label))

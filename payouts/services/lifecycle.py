@@ -15,7 +15,7 @@ Ledger (amount A taken from the wallet, fee F, net N = A − F sent to the bank)
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -489,6 +489,7 @@ def payout_retry(*, payout: Payout, actor: User) -> Payout:
     payout.account = account
     payout.transfer = None
     payout.bank_payout = None
+    payout.transfer_tries = 0
     _post_taken(payout, actor)
     wallet = wallet_account_find(user=payout.tasker, currency=payout.currency)
     _allocate_sources(payout, wallet)
@@ -516,7 +517,7 @@ def payout_retry(*, payout: Payout, actor: User) -> Payout:
 
 def schedule_next_at(schedule: str, now: datetime) -> datetime | None:
     """Weekly: next Monday 06:00 UTC; monthly: the 1st of next month, 06:00 UTC; manual: never."""
-    start = now.astimezone(timezone.UTC).replace(hour=6, minute=0, second=0, microsecond=0)
+    start = now.astimezone(UTC).replace(hour=6, minute=0, second=0, microsecond=0)
     if schedule == PayoutAccount.Schedule.WEEKLY:
         days = (7 - start.weekday()) % 7 or 7
         return start + timedelta(days=days)

@@ -71,3 +71,21 @@ def tasker_earning(amount: str = "100.00", *, bank: str = "btok_us_verified"):
     earn(tasker, amount)
     onboard(tasker, bank=bank)
     return tasker
+
+
+def connect_events(stripe_emulator, *types: str) -> list[dict]:
+    """The Connect events the emulator sent (oldest first), as its webhook deliveries carry them."""
+    with stripe_emulator.store.lock:
+        events = sorted(stripe_emulator.store.coll("events").values(), key=lambda e: e["_seq"])
+        return [stripe_emulator.store.render(e) for e in events if e["account"] and (not types or e["type"] in types)]
+
+
+def deliver(events: list[dict]) -> None:
+    """What the webhook task does with each stored event: the neutral event to its handler."""
+    from processors.registry import event_dispatch
+    from processors.stripe.adapter import event_from_stripe
+
+    for event in events:
+        neutral = event_from_stripe(event_id=event["id"], event_type=event["type"], obj=event["data"]["object"])
+        if neutral is not None:
+            event_dispatch(neutral)
