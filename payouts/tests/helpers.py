@@ -9,7 +9,7 @@ import requests
 from django.conf import settings
 from django.contrib.auth.models import Group
 
-from accounts.roles import FINANCE, staff_groups_sync
+from accounts.roles import FINANCE, SUPPORT, staff_groups_sync
 from accounts.tests.factories import TaskerFactory, UserFactory
 from marketplace.tests.factories import OfferFactory, TaskFactory
 from payments import escrow as escrow_services
@@ -59,9 +59,9 @@ def bank_answers(stripe_emulator) -> None:
     stripe_emulator.advance_clock(3 * DAY)
 
 
-def finance_user(**kwargs):
+def finance_user(*, tasker: bool = False, **kwargs):
     staff_groups_sync()
-    user = UserFactory(is_staff=True, **kwargs)
+    user = (TaskerFactory if tasker else UserFactory)(is_staff=True, **kwargs)
     user.groups.add(Group.objects.get(name=FINANCE))
     return user
 
@@ -89,3 +89,10 @@ def deliver(events: list[dict]) -> None:
         neutral = event_from_stripe(event_id=event["id"], event_type=event["type"], obj=event["data"]["object"])
         if neutral is not None:
             event_dispatch(neutral)
+
+
+def support_user():
+    staff_groups_sync()
+    user = UserFactory(is_staff=True)
+    user.groups.add(Group.objects.get(name=SUPPORT))
+    return user
