@@ -39,6 +39,10 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_view_permission(self, request, obj=None):
+        # Whoever may read the payout reads its timeline, statement and processor record with it.
+        return request.user.has_perm("payouts.view_payout")
+
 
 class PayoutEventInline(ReadOnlyInline):
     model = PayoutEvent
