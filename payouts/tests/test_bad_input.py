@@ -62,7 +62,9 @@ def test_not_onboarded_tasker_cannot_request(payouts_world):
     half = TaskerFactory()
     earn(half, "100.00")
     services.payout_account_get_or_create(user=half)  # started, not finished with Stripe
-    error = _refused("payout_account_not_ready", lambda: services.payout_request(tasker=half, amount="20", currency="USD"))
+    error = _refused(
+        "payout_account_not_ready", lambda: services.payout_request(tasker=half, amount="20", currency="USD")
+    )
     assert "external_account" in error.details["requirements_due"]
 
 
