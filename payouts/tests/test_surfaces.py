@@ -189,9 +189,7 @@ def test_console_hold_asks_for_a_reason_then_cancel_returns_money(payouts_world,
     client.post(changelist, {"action": "hold", "_selected_action": [payout.pk], "apply": "1", "reason": "Check ID"})
     payout.refresh_from_db()
     assert payout.status == Payout.Status.ON_HOLD and payout.hold_reason == "Check ID"
-    client.post(
-        changelist, {"action": "cancel", "_selected_action": [payout.pk], "apply": "1", "reason": "Refused"}
-    )
+    client.post(changelist, {"action": "cancel", "_selected_action": [payout.pk], "apply": "1", "reason": "Refused"})
     payout.refresh_from_db()
     assert payout.status == Payout.Status.CANCELLED and _available(tasker) == Decimal("80.00")
 
