@@ -131,9 +131,26 @@ def _workers_start(n: int, pace: float, log_dir: Path) -> list[subprocess.Popen]
         out = open(log_dir / f"payout-bench-worker-{i}.log", "w")  # noqa: SIM115 (closed with the process)
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "WARNING",
-                 "--hostname", f"payout-bench-{i}-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--pool",
+                    "solo",
+                    "--loglevel",
+                    "WARNING",
+                    "--hostname",
+                    f"payout-bench-{i}-{os.getpid()}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )  # fmt: skip
         )
     return procs

@@ -240,8 +240,8 @@ class PayoutProcessor(Protocol):
 
 
 class PaymentProcessor(Protocol):
-    """The calls escrow makes. Payout and dispute calls join this when those capabilities are built
-    (their Stripe side already exists in ``processors.stripe.gateway``)."""
+    """The calls escrow makes. Payouts use ``PayoutProcessor`` (above); dispute calls join when that
+    capability is built (its Stripe side already exists in ``processors.stripe.gateway``)."""
 
     name: str  # stored with each ProcessorTransaction
     display_name: str  # what staff read ("Refunded at Stripe …")
