@@ -131,3 +131,27 @@ def test_bank_answers_settled_at_once_from_two_workers_settle_once(world, settin
     payout.refresh_from_db()
     assert payout.status == S.FAILED and _available(tasker) == Decimal("80.00")
     assert payout.events.filter(kind="money_returned").count() == 1
+
+
+def test_bank_account_changed_in_the_dashboard_reaches_holdfast_by_webhook(world, live_server):
+    stripe_setup(site_url=live_server.url)
+    tasker = tasker_earning("100.00", bank="btok_us_verified_noAccount")
+    assert world.wait_for_deliveries(timeout=30)
+    from payouts.models import PayoutAccount
+
+    account = PayoutAccount.objects.get(user=tasker)
+    PayoutAccount.objects.filter(pk=account.pk).update(bank_problem="The bank account was closed.")
+    import stripe
+    from django.conf import settings
+
+    stripe.Account.create_external_account(
+        account.reference,
+        external_account="000123456789",
+        api_key=settings.STRIPE_SECRET_KEY,
+        api_base=settings.STRIPE_EMULATOR_URL,
+    )
+    assert world.wait_for_deliveries(timeout=30)
+    account_events = [d for d in world.dispatcher.snapshot() if d["event_type"].startswith("account.")]
+    assert account_events and all(d["delivered"] for d in account_events), account_events
+    account.refresh_from_db()
+    assert account.bank_problem == "" and account.bank_last4 == "6789"
