@@ -15,9 +15,10 @@ this process that answers Stripe's 429 (``rate_limit``) to any request over ``--
    payment into the platform's balance, settled.
 2. Execution (timed): each tasker requests a payout (no approval needed; the jobs wait in the
    queue), then ``--workers`` Celery workers (solo pool, one process each) start and execute
-   them: a Transfer and a bank Payout per payout, paced under ``STRIPE_MAX_WRITES_PER_SECOND = --pace`` through one schedule in Redis shared by
-   the workers, a 429 retried with backoff and jitter. The achieved rate is the processor writes
-   divided by the time from the first transfer to the last bank payout, as a share of the limit.
+   them: a Transfer and a bank Payout per payout, paced under ``STRIPE_MAX_WRITES_PER_SECOND =
+   --pace`` through one schedule in Redis shared by the workers, a 429 retried with backoff and
+   jitter. The achieved rate is the processor writes divided by the time from the first transfer
+   to the last bank payout, as a share of the limit.
 3. The emulator's clock moves on two days; Holdfast reads every bank payout back (the hourly
    refresh job) and settles it. Then: how many are paid, failed (and failed for a 429), whether
    any payout has more than one transfer at the emulator, and the ledger check.
