@@ -89,11 +89,12 @@ def payout_execute(*, payout_id: int) -> Payout:
     processor = payout_processor(payout.account.processor)
     attempt = payout.attempt
     if payout.transfer_id is None:
+        tries = payout.transfer_tries
         try:
             transfer = processor.transfer_create(
                 amount=Money(payout.net, payout.currency),
                 destination=payout.account.reference,
-                key=_key(payout, f"transfer-{payout.transfer_tries}"),
+                key=_key(payout, f"transfer-{tries}"),
                 group=f"payout-{payout.pk}",
                 metadata={"payout_id": str(payout.pk), "attempt": str(attempt), "tasker_id": str(payout.tasker_id)},
             )
@@ -106,7 +107,7 @@ def payout_execute(*, payout_id: int) -> Payout:
                     payout_id=payout.pk, attempt=attempt, waiting=Payout.Waiting.PLATFORM_FUNDS, reason=exc.message
                 )
             return payout_fail(payout_id=payout.pk, attempt=attempt, code=exc.code, message=exc.message)
-        payout = _transfer_recorded(payout_id=payout.pk, attempt=attempt, reference=transfer.reference)
+        payout = _transfer_recorded(payout_id=payout.pk, attempt=attempt, tries=tries, reference=transfer.reference)
         if payout.status != S.PROCESSING or payout.attempt != attempt:
             return payout
     try:
@@ -152,22 +153,26 @@ def payout_wait(*, payout_id: int, attempt: int, waiting: str, reason: str) -> P
 
 
 @transaction.atomic
-def _transfer_recorded(*, payout_id: int, attempt: int, reference: str) -> Payout:
+def _transfer_recorded(*, payout_id: int, attempt: int, tries: int, reference: str) -> Payout:
     payout = payout_lock(payout_id)
     row, _ = transaction_record(
         subject=payout,
         processor=payout.account.processor,
         kind=ProcessorTransaction.Kind.TRANSFER,
         reference=reference,
-        idempotency_key=f"payout:{payout.pk}:{attempt}:transfer",
+        idempotency_key=f"payout:{payout.pk}:{attempt}:transfer-{tries}",
         status="created",
         amount=payout.net,
         currency=payout.currency,
     )
     if payout.attempt != attempt or payout.status != S.PROCESSING:
         # Held or cancelled while the transfer was being made: the transfer is undone so the money
-        # matches the payout (cancel returned it to the wallet already).
-        transaction.on_commit(lambda: _reverse_stray_transfer(payout_id, attempt, reference))
+        # matches the payout (cancel returned it to the wallet already), and a payout released
+        # from its hold later makes a new transfer under a new key (the old key would replay this one).
+        if payout.attempt == attempt and payout.transfer_id is None:
+            payout.transfer_tries += 1
+            payout.save(update_fields=["transfer_tries", "updated_at"])
+        transaction.on_commit(lambda: _reverse_stray_transfer(payout_id, attempt, tries, reference))
         return payout
     if payout.transfer_id is None:
         payout.transfer = row
@@ -178,10 +183,10 @@ def _transfer_recorded(*, payout_id: int, attempt: int, reference: str) -> Payou
     return payout
 
 
-def _reverse_stray_transfer(payout_id: int, attempt: int, reference: str) -> None:
+def _reverse_stray_transfer(payout_id: int, attempt: int, tries: int, reference: str) -> None:
     payout = Payout.objects.select_related("account").get(pk=payout_id)
     processor = payout_processor(payout.account.processor)
-    key = idempotency_key("payout", payout_id, attempt, "reversal")
+    key = idempotency_key("payout", payout_id, attempt, f"stray-reversal-{tries}")
     try:
         reversal = processor.transfer_reverse(reference=reference, amount=Money(payout.net, payout.currency), key=key)
     except PaymentError as exc:
@@ -200,7 +205,7 @@ def _reverse_stray_transfer(payout_id: int, attempt: int, reference: str) -> Non
             processor=processor.name,
             kind=ProcessorTransaction.Kind.TRANSFER_REVERSAL,
             reference=reversal.reference,
-            idempotency_key=f"payout:{payout_id}:{attempt}:reversal",
+            idempotency_key=f"payout:{payout_id}:{attempt}:stray-reversal-{tries}",
             amount=payout.net,
             currency=payout.currency,
         )

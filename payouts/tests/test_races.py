@@ -155,3 +155,34 @@ def test_bank_account_changed_in_the_dashboard_reaches_holdfast_by_webhook(world
     assert account_events and all(d["delivered"] for d in account_events), account_events
     account.refresh_from_db()
     assert account.bank_problem == "" and account.bank_last4 == "6789"
+
+
+def test_a_payout_held_while_its_transfer_was_made_undoes_it_and_sends_a_new_one_later(world, settings, monkeypatch):
+    """The executor read "processing", Finance held the payout, then the transfer came back."""
+    from payouts.services import execution, lifecycle
+
+    settings.PAYOUT_FIRST_NEEDS_APPROVAL = False
+    monkeypatch.setattr(lifecycle, "_enqueue_execute", lambda payout: None)  # this test runs the executor
+    tasker = tasker_earning("100.00")
+    platform_funds_available(world)
+    finance = finance_user()
+    payout = services.payout_request(tasker=tasker, amount="50.00", currency="USD")
+    real = execution._transfer_recorded
+
+    def held_meanwhile(**kwargs):
+        services.payout_hold(payout=payout, actor=finance, reason="Looking at it")
+        return real(**kwargs)
+
+    monkeypatch.setattr(execution, "_transfer_recorded", held_meanwhile)
+    services.payout_execute(payout_id=payout.pk)
+    monkeypatch.setattr(execution, "_transfer_recorded", real)
+    payout.refresh_from_db()
+    assert payout.status == S.ON_HOLD and payout.transfer_id is None
+    assert ProcessorTransaction.objects.filter(subject_id=str(payout.pk), kind="transfer_reversal").count() == 1
+
+    services.payout_release_hold(payout=payout, actor=finance)
+    services.payout_execute(payout_id=payout.pk)
+    payout.refresh_from_db()
+    assert payout.status == S.IN_TRANSIT
+    transfers = ProcessorTransaction.objects.filter(subject_id=str(payout.pk), kind="transfer")
+    assert transfers.count() == 2 and payout.transfer.reference != transfers.first().reference
