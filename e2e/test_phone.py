@@ -49,6 +49,7 @@ PAGES = {
     "paid task (tasker)": ("tasker", lambda d: d["paid"].task.get_absolute_url()),
     "wallet (client)": ("client", lambda d: reverse("wallets:wallet")),
     "wallet (tasker)": ("tasker", lambda d: reverse("wallets:wallet")),
+    "get paid (tasker)": ("tasker", lambda d: reverse("payouts:get_paid")),
 }
 
 
