@@ -342,6 +342,7 @@ class ReconciliationRunAdmin(admin.ModelAdmin):
 
     list_display = ["started_at", "payouts_checked", "differences", "is_clean", "summary"]
     list_filter = ["differences"]
+    change_list_template = "payouts/admin/reconciliation_change_list.html"
     readonly_fields = ["started_at", "finished_at", "payouts_checked", "differences", "summary"]
     inlines = [ReconciliationDifferenceInline]
 
@@ -360,3 +361,30 @@ class ReconciliationRunAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="agrees")
     def is_clean(self, run: ReconciliationRun) -> bool:
         return run.clean
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path("run/", self.admin_site.admin_view(self.run_now), name="payouts_reconciliationrun_run"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        can_run = request.user.has_perm("payouts.view_reconciliation")
+        return super().changelist_view(request, {**(extra_context or {}), "can_run": can_run})
+
+    def run_now(self, request: HttpRequest):
+        """Finance compares Holdfast with Stripe now (as the daily job does) and reads the result."""
+        from django.core.exceptions import PermissionDenied
+        from django.shortcuts import redirect
+
+        if request.method != "POST" or not request.user.has_perm("payouts.view_reconciliation"):
+            raise PermissionDenied
+        try:
+            run = services.payouts_reconcile()
+        except ApplicationError as exc:
+            self.message_user(request, f"Stripe could not be asked: {exc.message}", messages.ERROR)
+            return redirect("admin:payouts_reconciliationrun_changelist")
+        self.message_user(request, run.summary, messages.WARNING if run.differences else messages.SUCCESS)
+        return redirect("admin:payouts_reconciliationrun_change", run.pk)
