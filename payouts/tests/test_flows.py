@@ -230,7 +230,6 @@ def test_large_payout_needs_two_different_finance_users(payouts_world, run_on_co
 
 
 def test_hold_release_and_cancel_return_the_money(payouts_world, run_on_commit):
-    payouts_world_settings = None  # noqa: F841
     tasker = tasker_earning("100.00")
     finance = finance_user()
     from django.test import override_settings
