@@ -162,5 +162,28 @@ def payout_references_describe(ids: list[str]) -> dict[str, tuple[str, str]]:
     return described
 
 
+# The ledger's money in transit for payouts equals the net of the payouts still on their way
+# (requested, processing, on hold or in transit): registered with the ledger check.
+PAYOUT_LEDGER_CHECK = "payouts_in_transit_mismatch"
+PAYOUT_LEDGER_CHECK_SQL = """
+    SELECT c.currency, coalesce(l.total, 0), coalesce(o.total, 0)
+      FROM (SELECT DISTINCT currency FROM payouts_payout) c
+      LEFT JOIN (SELECT a.currency, sum(p.amount) AS total
+                   FROM wallets_posting p
+                   JOIN wallets_ledgeraccount a ON a.id = p.account_id
+                   JOIN wallets_journalentry e ON e.id = p.entry_id
+                  WHERE a.kind = 'payouts_in_transit' AND e.reference LIKE 'payouts.payout:%'
+                  GROUP BY a.currency) l ON l.currency = c.currency
+      LEFT JOIN (SELECT currency, sum(net) AS total FROM payouts_payout
+                  WHERE status IN ('requested', 'processing', 'on_hold', 'in_transit')
+                  GROUP BY currency) o ON o.currency = c.currency
+     WHERE coalesce(l.total, 0) <> coalesce(o.total, 0)
+     ORDER BY c.currency LIMIT 50
+"""
+PAYOUT_LEDGER_CHECK_MESSAGE = (
+    "Payouts in transit hold {1} {0} in the ledger, but the payouts on their way add up to {2} {0}."
+)
+
+
 def payouts_needing_approval() -> QuerySet[Payout]:
     return Payout.objects.filter(status=Payout.Status.REQUESTED)

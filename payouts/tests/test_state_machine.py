@@ -40,6 +40,7 @@ def test_moves_the_table_does_not_allow_are_refused(payouts_world, start):
         assert refused.value.code == "invalid_transition"
         payout.refresh_from_db()
         assert payout.status == start and PayoutEvent.objects.filter(payout=payout).count() == events
+    Payout.objects.filter(pk=payout.pk).update(status=Payout.Status.PROCESSING)  # as it was, for the ledger check
 
 
 @pytest.mark.parametrize(
@@ -54,3 +55,17 @@ def test_moves_the_table_does_not_allow_are_refused(payouts_world, start):
 )
 def test_schedules_fall_on_mondays_and_the_first_of_the_month(schedule, now, expected):
     assert schedule_next_at(schedule, now) == expected
+
+
+def test_ledger_check_finds_payouts_whose_money_in_transit_does_not_match(payouts_world):
+    from wallets.selectors import ledger_invariant_violations
+
+    tasker = tasker_earning("100.00")
+    from payouts import services
+
+    payout = services.payout_request(tasker=tasker, amount="20.00", currency="USD")
+    assert ledger_invariant_violations() == []
+    Payout.objects.filter(pk=payout.pk).update(status="paid")  # as a bug would: no ledger entry
+    found = [v for v in ledger_invariant_violations() if v.check == "payouts_in_transit_mismatch"]
+    assert found and "20.00 USD" in found[0].message and "0 USD" in found[0].message
+    Payout.objects.filter(pk=payout.pk).update(status="requested")  # back, for the fixture's check
