@@ -105,10 +105,43 @@ class ProcessorEvent:
     reference: str
 
 
+@dataclass(frozen=True)
+class Chargeback:
+    """A card dispute raised through the client's bank (Stripe: a Dispute on the charge).
+
+    ``withdrawn`` is what the processor took from the platform's balance for it (amount and fee),
+    ``reinstated`` what it gave back (the amount, when won)."""
+
+    processor: str
+    reference: str
+    charge_reference: str
+    status: str  # needs_response, under_review, won, lost, warning_* (Stripe's words, kept as they are)
+    amount: Money
+    fee: Money
+    withdrawn: bool
+    reinstated: bool
+    reason: str = ""
+    evidence_due_by: int | None = None  # unix time
+    evidence_submissions: int = 0
+
+
 class EventKind:
     PAYMENT_SUCCEEDED = "payment.succeeded"
     PAYMENT_FAILED = "payment.failed"
     CHARGE_REFUNDS_CHANGED = "charge.refunds_changed"  # refunds of a charge were made or updated
+    # A card dispute (chargeback) of a charge: ``reference`` is the chargeback's id.
+    CHARGEBACK_CREATED = "chargeback.created"
+    CHARGEBACK_UPDATED = "chargeback.updated"
+    CHARGEBACK_CLOSED = "chargeback.closed"
+    CHARGEBACK_FUNDS_WITHDRAWN = "chargeback.funds_withdrawn"
+    CHARGEBACK_FUNDS_REINSTATED = "chargeback.funds_reinstated"
+    CHARGEBACK_KINDS = (
+        CHARGEBACK_CREATED,
+        CHARGEBACK_UPDATED,
+        CHARGEBACK_CLOSED,
+        CHARGEBACK_FUNDS_WITHDRAWN,
+        CHARGEBACK_FUNDS_REINSTATED,
+    )
 
 
 class PaymentProcessor(Protocol):
@@ -139,3 +172,16 @@ class PaymentProcessor(Protocol):
     def client_config(self) -> Mapping[str, str]:
         """What a browser or app needs besides a client secret (Stripe: the publishable key)."""
         ...
+
+    # Chargebacks (card disputes from the bank): read back, answer with evidence, or accept.
+    def chargeback_retrieve(self, reference: str) -> Chargeback: ...
+
+    def chargeback_file_upload(self, *, name: str, content: bytes, content_type: str, key: str) -> str:
+        """Upload a file to be given as evidence; returns the processor's file reference."""
+        ...
+
+    def chargeback_evidence_submit(
+        self, reference: str, *, text: Mapping[str, str], files: Mapping[str, str], key: str
+    ) -> Chargeback: ...
+
+    def chargeback_accept(self, reference: str, *, key: str) -> Chargeback: ...

@@ -21,6 +21,7 @@ PREFIXES = {
     "webhook_endpoint": "we",
     "bank_account": "ba",
     "request": "req",
+    "file": "file",
 }
 
 

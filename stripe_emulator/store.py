@@ -31,6 +31,7 @@ COLLECTIONS = {
     "webhook_endpoints": ("webhook_endpoint", "webhook endpoint"),
     "bank_accounts": ("bank_account", "external account"),
     "account_links": ("account_link", "account link"),
+    "files": ("file", "file"),
 }
 _BY_PREFIX = {}
 for _coll, (_obj, _label) in COLLECTIONS.items():

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from moneyed import Money
 
-from processors.interface import EventKind, Payment, PaymentFailure, ProcessorEvent, Refund
+from processors.interface import Chargeback, EventKind, Payment, PaymentFailure, ProcessorEvent, Refund
 from processors.stripe import gateway
 
 NAME = "stripe"
@@ -23,6 +23,11 @@ EVENT_KINDS: dict[str, tuple[str, str]] = {
     "payment_intent.payment_failed": (EventKind.PAYMENT_FAILED, "id"),
     "charge.refunded": (EventKind.CHARGE_REFUNDS_CHANGED, "id"),
     "charge.refund.updated": (EventKind.CHARGE_REFUNDS_CHANGED, "charge"),
+    "charge.dispute.created": (EventKind.CHARGEBACK_CREATED, "id"),
+    "charge.dispute.updated": (EventKind.CHARGEBACK_UPDATED, "id"),
+    "charge.dispute.closed": (EventKind.CHARGEBACK_CLOSED, "id"),
+    "charge.dispute.funds_withdrawn": (EventKind.CHARGEBACK_FUNDS_WITHDRAWN, "id"),
+    "charge.dispute.funds_reinstated": (EventKind.CHARGEBACK_FUNDS_REINSTATED, "id"),
 }
 
 
@@ -69,6 +74,30 @@ def refund_from_stripe(refund: Any) -> Refund:
         charge_reference=_id(refund.get("charge")),
         metadata=dict(refund.get("metadata") or {}),
         failure_reason=refund.get("failure_reason") or "",
+    )
+
+
+def chargeback_from_stripe(dispute: Any) -> Chargeback:
+    """A Stripe Dispute in neutral words. Its balance transactions say what Stripe took from the
+    platform's balance (negative: the amount and the dispute fee) and gave back (positive, when won)."""
+    currency = dispute.currency
+    transactions = list(dispute.get("balance_transactions") or [])
+    taken = [t for t in transactions if isinstance(t, Mapping) and (t.get("amount") or 0) < 0]
+    given = [t for t in transactions if isinstance(t, Mapping) and (t.get("amount") or 0) > 0]
+    fee = sum(int(t.get("fee") or 0) for t in taken)
+    details = dispute.get("evidence_details") or {}
+    return Chargeback(
+        processor=NAME,
+        reference=dispute.id,
+        charge_reference=_id(dispute.get("charge")),
+        status=dispute.status,
+        amount=gateway.money_from_stripe(dispute.amount, currency),
+        fee=gateway.money_from_stripe(fee, currency),
+        withdrawn=bool(taken),
+        reinstated=bool(given),
+        reason=dispute.get("reason") or "",
+        evidence_due_by=details.get("due_by"),
+        evidence_submissions=int(details.get("submission_count") or 0),
     )
 
 
@@ -129,3 +158,18 @@ class StripeProcessor:
 
     def client_config(self) -> Mapping[str, str]:
         return {"publishable_key": settings.STRIPE_PUBLISHABLE_KEY}
+
+    def chargeback_retrieve(self, reference: str) -> Chargeback:
+        return chargeback_from_stripe(gateway.dispute_retrieve(reference))
+
+    def chargeback_file_upload(self, *, name: str, content: bytes, content_type: str, key: str) -> str:
+        return gateway.file_create(name=name, content=content, content_type=content_type, key=key).id
+
+    def chargeback_evidence_submit(
+        self, reference: str, *, text: Mapping[str, str], files: Mapping[str, str], key: str
+    ) -> Chargeback:
+        evidence = {**text, **files}
+        return chargeback_from_stripe(gateway.dispute_submit_evidence(dispute_id=reference, evidence=evidence, key=key))
+
+    def chargeback_accept(self, reference: str, *, key: str) -> Chargeback:
+        return chargeback_from_stripe(gateway.dispute_accept(dispute_id=reference, key=key))
