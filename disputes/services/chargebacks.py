@@ -130,7 +130,7 @@ def chargeback_sync(*, reference: str, processor: str | None = None, event_id: s
     except IntegrityError:  # created by a concurrent delivery of another of its events
         cb, created = Chargeback.objects.get(reference=answer.reference), False
     with transaction.atomic():
-        cb = Chargeback.objects.select_for_update().select_related("escrow").get(pk=cb.pk)
+        cb = Chargeback.objects.select_for_update(of=("self",)).select_related("escrow").get(pk=cb.pk)
         _apply(cb, answer, created=created)
     return cb
 

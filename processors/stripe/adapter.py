@@ -82,8 +82,9 @@ def chargeback_from_stripe(dispute: Any) -> Chargeback:
     platform's balance (negative: the amount and the dispute fee) and gave back (positive, when won)."""
     currency = dispute.currency
     transactions = list(dispute.get("balance_transactions") or [])
-    taken = [t for t in transactions if isinstance(t, Mapping) and (t.get("amount") or 0) < 0]
-    given = [t for t in transactions if isinstance(t, Mapping) and (t.get("amount") or 0) > 0]
+    transactions = [t for t in transactions if not isinstance(t, str)]  # always expanded by Stripe
+    taken = [t for t in transactions if (t.get("amount") or 0) < 0]
+    given = [t for t in transactions if (t.get("amount") or 0) > 0]
     fee = sum(int(t.get("fee") or 0) for t in taken)
     details = dispute.get("evidence_details") or {}
     return Chargeback(
