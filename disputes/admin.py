@@ -15,14 +15,13 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.timesince import timesince
-from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
 from disputes import selectors, services
@@ -136,7 +135,9 @@ class AgeFilter(admin.SimpleListFilter):
 class RulingForm(forms.Form):
     outcome = forms.ChoiceField(choices=Dispute.Outcome.choices)
     client_refund = forms.CharField(required=False, help_text="For a split: what goes back to the client.")
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=500, help_text="Both parties read it.")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=500, help_text="Both parties read it."
+    )
 
 
 class QuestionForm(forms.Form):
@@ -335,8 +336,10 @@ class OpenFilter(admin.SimpleListFilter):
 
 
 def chargeback_evidence_form_class():
-    fields = {name: forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": 2}))
-              for name, label in TEXT_FIELDS.items()}
+    fields = {
+        name: forms.CharField(label=label, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+        for name, label in TEXT_FIELDS.items()
+    }
     fields.update({name: forms.FileField(label=label, required=False) for name, label in FILE_FIELDS.items()})
     return type("ChargebackEvidenceForm", (forms.Form,), fields)
 
@@ -344,8 +347,18 @@ def chargeback_evidence_form_class():
 @admin.register(Chargeback)
 class ChargebackAdmin(admin.ModelAdmin):
     change_form_template = "disputes/admin/chargeback_change_form.html"
-    list_display = ["reference", "escrow", "status", "amount", "fee", "currency", "evidence_due_by", "escrow_was",
-                    "reserved_from_wallet", "created_at"]
+    list_display = [
+        "reference",
+        "escrow",
+        "status",
+        "amount",
+        "fee",
+        "currency",
+        "evidence_due_by",
+        "escrow_was",
+        "reserved_from_wallet",
+        "created_at",
+    ]
     list_filter = ["status", OpenFilter, "currency"]
     search_fields = ["reference", "charge_reference", "escrow__task__title"]
     readonly_fields = [f.name for f in Chargeback._meta.fields]
@@ -362,7 +375,9 @@ class ChargebackAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:pk>/respond/", self.admin_site.admin_view(self.respond_view), name="disputes_chargeback_respond"),
+            path(
+                "<int:pk>/respond/", self.admin_site.admin_view(self.respond_view), name="disputes_chargeback_respond"
+            ),
             *super().get_urls(),
         ]
 

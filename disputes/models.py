@@ -221,7 +221,9 @@ class Chargeback(models.Model):
     funds_withdrawn_at = models.DateTimeField(null=True, blank=True)
     funds_reinstated_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    escrow_was = models.CharField(max_length=20, blank=True, help_text="The escrow's status when the bank took the money.")
+    escrow_was = models.CharField(
+        max_length=20, blank=True, help_text="The escrow's status when the bank took the money."
+    )
     froze_escrow = models.BooleanField(default=False)
     reserved_from_wallet = models.DecimalField(**AMOUNT, default=Decimal("0.00"))
     created_at = models.DateTimeField(auto_now_add=True)
@@ -251,3 +253,6 @@ class ChargebackEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.created_at:%Y-%m-%d %H:%M})"

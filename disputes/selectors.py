@@ -26,7 +26,9 @@ def dispute_get_for_user(*, dispute_id: int, user: User | AnonymousUser | None) 
     """The dispute if ``user`` is a party or Support; for anyone else ``NotFound`` (as if it did not exist)."""
     if user is None or not user.is_authenticated:
         raise dispute_not_found()
-    dispute = Dispute.objects.select_related("escrow", "escrow__task", "opened_by", "assignee").filter(pk=dispute_id).first()
+    dispute = (
+        Dispute.objects.select_related("escrow", "escrow__task", "opened_by", "assignee").filter(pk=dispute_id).first()
+    )
     if dispute is None:
         raise dispute_not_found()
     escrow = dispute.escrow
@@ -58,7 +60,10 @@ def dispute_role(*, dispute: Dispute, user: User) -> str:
 
 
 def dispute_overdue(dispute: Dispute) -> bool:
-    return dispute.status in (Dispute.Status.OPEN, Dispute.Status.AWAITING_RESPONSE) and dispute.respond_by <= timezone.now()
+    return (
+        dispute.status in (Dispute.Status.OPEN, Dispute.Status.AWAITING_RESPONSE)
+        and dispute.respond_by <= timezone.now()
+    )
 
 
 def dispute_can(*, dispute: Dispute, user: User) -> dict[str, bool]:

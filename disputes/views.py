@@ -33,7 +33,9 @@ def my_disputes(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in Dispute.Status.values:
         status = ""
-    page = Paginator(selectors.dispute_list_for_user(user=request.user, status=status), 20).get_page(request.GET.get("page"))
+    page = Paginator(selectors.dispute_list_for_user(user=request.user, status=status), 20).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "disputes/my_disputes.html",
@@ -109,7 +111,10 @@ def _act(request: HttpRequest, pk: int, form_class, form_name: str, call, done: 
 @require_POST
 def dispute_message(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
-        request, pk, MessageForm, "message_form",
+        request,
+        pk,
+        MessageForm,
+        "message_form",
         lambda d, data: services.dispute_message_post(dispute=d, actor=request.user, body=data["body"]),
         "Message sent.",
     )
@@ -119,7 +124,10 @@ def dispute_message(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def dispute_evidence(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
-        request, pk, EvidenceForm, "evidence_form",
+        request,
+        pk,
+        EvidenceForm,
+        "evidence_form",
         lambda d, data: services.dispute_evidence_add(
             dispute=d, actor=request.user, upload=data["file"], description=data["description"]
         ),
@@ -131,7 +139,10 @@ def dispute_evidence(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def dispute_propose(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
-        request, pk, SettlementForm, "settlement_form",
+        request,
+        pk,
+        SettlementForm,
+        "settlement_form",
         lambda d, data: services.dispute_settlement_propose(
             dispute=d, actor=request.user, tasker_amount=data["tasker_amount"]
         ),
@@ -143,7 +154,10 @@ def dispute_propose(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def dispute_accept(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
-        request, pk, None, "",
+        request,
+        pk,
+        None,
+        "",
         lambda d, data: services.dispute_settlement_accept(
             dispute=d, actor=request.user, tasker_amount=request.POST.get("tasker_amount")
         ),
@@ -155,7 +169,10 @@ def dispute_accept(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def dispute_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
-        request, pk, None, "",
+        request,
+        pk,
+        None,
+        "",
         lambda d, data: services.dispute_withdraw(dispute=d, actor=request.user),
         "Dispute withdrawn. The payment is back in escrow as before.",
     )
@@ -165,7 +182,10 @@ def dispute_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def dispute_escalate(request: HttpRequest, pk: int) -> HttpResponse:
     return _act(
-        request, pk, None, "",
+        request,
+        pk,
+        None,
+        "",
         lambda d, data: services.dispute_escalate(dispute=d, actor=request.user),
         "Support will look at the dispute.",
     )

@@ -142,7 +142,10 @@ class DisputeEvidenceDownloadApi(APIView):
 def evidence_file_response(evidence) -> FileResponse:
     """The file through the storage API, as an attachment under its (checked) original name."""
     response = FileResponse(
-        evidence.file.open("rb"), as_attachment=True, filename=evidence.original_name, content_type=evidence.content_type
+        evidence.file.open("rb"),
+        as_attachment=True,
+        filename=evidence.original_name,
+        content_type=evidence.content_type,
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"

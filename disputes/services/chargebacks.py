@@ -87,8 +87,9 @@ def _note(cb: Chargeback, kind: str, note: str, *, actor: User | None = None, am
     ChargebackEvent.objects.create(chargeback=cb, kind=kind, actor=actor, amount=amount, note=note[:500])
     if cb.escrow_id:
         escrow = Escrow.objects.get(pk=cb.escrow_id)
-        escrow_hold_note(escrow=escrow, actor=actor, note=f"Chargeback {cb.reference}: {note}", amount=amount,
-                         chargeback=True)
+        escrow_hold_note(
+            escrow=escrow, actor=actor, note=f"Chargeback {cb.reference}: {note}", amount=amount, chargeback=True
+        )
 
 
 def _ids(cb: Chargeback) -> dict:
@@ -137,8 +138,7 @@ def chargeback_sync(*, reference: str, processor: str | None = None, event_id: s
 
 def _apply(cb: Chargeback, answer: ProcessorChargeback, *, created: bool) -> None:
     if created:
-        _note(cb, "opened", f"Opened by the client's bank ({answer.reason or 'no reason given'})",
-              amount=cb.amount)
+        _note(cb, "opened", f"Opened by the client's bank ({answer.reason or 'no reason given'})", amount=cb.amount)
         events.publish(ChargebackOpened(**_ids(cb), amount=cb.amount, currency=cb.currency))
     cb.status = answer.status
     cb.reason = answer.reason[:64]
@@ -169,8 +169,12 @@ def _funds_withdrawn(cb: Chargeback) -> None:
     cb.funds_withdrawn_at = timezone.now()
     escrow = cb.escrow
     if escrow is None:
-        ChargebackEvent.objects.create(chargeback=cb, kind="funds_withdrawn", amount=taken,
-                                       note="No escrow for this charge: the loss is the platform's")
+        ChargebackEvent.objects.create(
+            chargeback=cb,
+            kind="funds_withdrawn",
+            amount=taken,
+            note="No escrow for this charge: the loss is the platform's",
+        )
         return
     escrow.refresh_from_db()
     cb.escrow_was = escrow.status
@@ -192,8 +196,12 @@ def _funds_withdrawn(cb: Chargeback) -> None:
             amount=taken,
         )
     else:
-        _note(cb, "funds_withdrawn", "The bank took the payment; the escrow holds nothing: the loss is the platform's",
-              amount=taken)
+        _note(
+            cb,
+            "funds_withdrawn",
+            "The bank took the payment; the escrow holds nothing: the loss is the platform's",
+            amount=taken,
+        )
 
 
 def _reserve_from_wallet(cb: Chargeback, escrow: Escrow):
@@ -273,8 +281,14 @@ def _dispute_closed_by_bank(dispute: Dispute, cb: Chargeback) -> None:
         ruling_reason=f"The client's bank took the payment back (chargeback {cb.reference} lost).",
         resolved_at=timezone.now(),
     )
-    record(dispute, DisputeEvent.Kind.RULED, actor=None, note=f"Closed: chargeback {cb.reference} lost",
-           from_status=dispute.status, to_status=Dispute.Status.RESOLVED)
+    record(
+        dispute,
+        DisputeEvent.Kind.RULED,
+        actor=None,
+        note=f"Closed: chargeback {cb.reference} lost",
+        from_status=dispute.status,
+        to_status=Dispute.Status.RESOLVED,
+    )
 
 
 # --- Finance ---------------------------------------------------------------------------------
@@ -329,7 +343,9 @@ def chargeback_evidence_submit(
     for field, f in checked.items():
         digest = hashlib.sha256(f.content).hexdigest()[:32]
         uploaded[field] = processor.chargeback_file_upload(
-            name=f.name, content=f.content, content_type=f.content_type,
+            name=f.name,
+            content=f.content,
+            content_type=f.content_type,
             key=idempotency_key("chargeback-file", cb.pk, field, digest),
         )
     digest = hashlib.sha256(repr((sorted(cleaned.items()), sorted(uploaded.items()))).encode()).hexdigest()[:32]

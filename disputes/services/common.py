@@ -56,7 +56,9 @@ def lock(dispute_id: int) -> Dispute:
     return Dispute.objects.select_for_update(of=("self",)).select_related("escrow").get(pk=dispute_id)
 
 
-def clean_text(value: object, *, field: str, label: str, max_length: int = TEXT_MAX_LENGTH, required: bool = True) -> str:
+def clean_text(
+    value: object, *, field: str, label: str, max_length: int = TEXT_MAX_LENGTH, required: bool = True
+) -> str:
     text = value.strip() if isinstance(value, str) else ""
     if required and not text:
         raise ValidationError(f"Enter the {label}.", code=f"{field}_required", details={"field": field})

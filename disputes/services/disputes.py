@@ -170,7 +170,9 @@ def dispute_settlement_propose(*, dispute: Dispute, actor: User, tasker_amount: 
     dispute.settlement_tasker_amount = amount
     dispute.settlement_proposed_by = actor
     dispute.settlement_proposed_at = timezone.now()
-    dispute.save(update_fields=["settlement_tasker_amount", "settlement_proposed_by", "settlement_proposed_at", "updated_at"])
+    dispute.save(
+        update_fields=["settlement_tasker_amount", "settlement_proposed_by", "settlement_proposed_at", "updated_at"]
+    )
     record(dispute, DisputeEvent.Kind.SETTLEMENT_PROPOSED, actor=actor, amount=amount, note="Amount to the tasker")
     _responded(dispute, actor)
     publish(
@@ -302,8 +304,14 @@ def dispute_assign(*, dispute: Dispute, actor: User, assignee: User | None = Non
     _require_active(dispute)
     if dispute.assignee_id == assignee.pk and dispute.status == S.UNDER_REVIEW:
         return dispute
-    record(dispute, DisputeEvent.Kind.ASSIGNED, actor=actor, note=f"Assigned to {assignee.email}",
-           from_status=dispute.status, to_status=S.UNDER_REVIEW)
+    record(
+        dispute,
+        DisputeEvent.Kind.ASSIGNED,
+        actor=actor,
+        note=f"Assigned to {assignee.email}",
+        from_status=dispute.status,
+        to_status=S.UNDER_REVIEW,
+    )
     dispute.assignee = assignee
     dispute.status = S.UNDER_REVIEW
     dispute.save(update_fields=["assignee", "status", "updated_at"])
@@ -320,8 +328,14 @@ def dispute_ask_parties(*, dispute: Dispute, actor: User, body: str) -> DisputeM
     dispute = lock(dispute.pk)
     _require_active(dispute)
     message = DisputeMessage.objects.create(dispute=dispute, author=actor, body=body, from_support=True)
-    record(dispute, DisputeEvent.Kind.QUESTION, actor=actor, note=body[:120], from_status=dispute.status,
-           to_status=S.AWAITING_RESPONSE)
+    record(
+        dispute,
+        DisputeEvent.Kind.QUESTION,
+        actor=actor,
+        note=body[:120],
+        from_status=dispute.status,
+        to_status=S.AWAITING_RESPONSE,
+    )
     dispute.status = S.AWAITING_RESPONSE
     dispute.respond_by = timezone.now() + response_days()
     dispute.save(update_fields=["status", "respond_by", "updated_at"])
@@ -350,9 +364,7 @@ def _ruling_checked(dispute: Dispute, outcome: str, reason: str, client_refund: 
     return reason, amount
 
 
-def dispute_rule(
-    *, dispute: Dispute, actor: User, outcome: str, reason: str, client_refund: object = None
-) -> Dispute:
+def dispute_rule(*, dispute: Dispute, actor: User, outcome: str, reason: str, client_refund: object = None) -> Dispute:
     """Support rules: ``release`` to the tasker, ``refund`` the client, or ``split`` (``client_refund``
     back to the client, the rest released with the fee rule). Only staff with ``rule_dispute``.
     A ruling on more than ``DISPUTE_SECOND_APPROVAL_AMOUNT`` is recorded as proposed and carried
@@ -385,10 +397,21 @@ def dispute_rule(
             dispute.proposed_outcome, dispute.proposed_client_refund = outcome, amount
             dispute.proposed_reason, dispute.proposed_by = reason, actor
             dispute.save(
-                update_fields=["proposed_outcome", "proposed_client_refund", "proposed_reason", "proposed_by", "updated_at"]
+                update_fields=[
+                    "proposed_outcome",
+                    "proposed_client_refund",
+                    "proposed_reason",
+                    "proposed_by",
+                    "updated_at",
+                ]
             )
-            record(dispute, DisputeEvent.Kind.RULING_PROPOSED, actor=actor, amount=amount,
-                   note=f"{Dispute.Outcome(outcome).label}: {reason}")
+            record(
+                dispute,
+                DisputeEvent.Kind.RULING_PROPOSED,
+                actor=actor,
+                amount=amount,
+                note=f"{Dispute.Outcome(outcome).label}: {reason}",
+            )
             publish(DisputeRulingAwaitsApproval, dispute, proposed_by_id=actor.pk, outcome=outcome)
             return dispute
     return _rule(
@@ -438,7 +461,9 @@ def dispute_ruling_reject(*, dispute: Dispute, actor: User, note: str = "") -> D
     record(dispute, DisputeEvent.Kind.RULING_PROPOSED, actor=actor, note=f"Proposed ruling turned down. {note}"[:500])
     dispute.proposed_outcome, dispute.proposed_client_refund, dispute.proposed_reason = "", None, ""
     dispute.proposed_by = None
-    dispute.save(update_fields=["proposed_outcome", "proposed_client_refund", "proposed_reason", "proposed_by", "updated_at"])
+    dispute.save(
+        update_fields=["proposed_outcome", "proposed_client_refund", "proposed_reason", "proposed_by", "updated_at"]
+    )
     return dispute
 
 
@@ -471,8 +496,15 @@ def _rule(
             dispute.outcome, dispute.client_refund, dispute.ruling_reason = outcome, client_refund, reason
             dispute.ruled_by, dispute.approved_by, dispute.by_agreement = ruled_by, approved_by, by_agreement
             dispute.save(
-                update_fields=["outcome", "client_refund", "ruling_reason", "ruled_by", "approved_by", "by_agreement",
-                               "updated_at"]
+                update_fields=[
+                    "outcome",
+                    "client_refund",
+                    "ruling_reason",
+                    "ruled_by",
+                    "approved_by",
+                    "by_agreement",
+                    "updated_at",
+                ]
             )
     try:
         escrow = escrow_rule(
@@ -486,7 +518,11 @@ def _rule(
         dispute = lock(dispute.pk)
         if dispute.status == S.RESOLVED:
             return dispute
-        refunded = client_refund if outcome == Ruling.SPLIT else (held_before(dispute, escrow) if outcome == Ruling.REFUND else Decimal("0.00"))
+        refunded = (
+            client_refund
+            if outcome == Ruling.SPLIT
+            else (held_before(dispute, escrow) if outcome == Ruling.REFUND else Decimal("0.00"))
+        )
         record(
             dispute,
             DisputeEvent.Kind.RULED,

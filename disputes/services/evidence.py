@@ -99,7 +99,9 @@ def file_check(upload: UploadedFile | None, *, field: str = "file") -> CheckedFi
     return CheckedFile(name=name, extension=extension, content_type=content_type, content=content)
 
 
-def dispute_evidence_add(*, dispute: Dispute, actor: User, upload: UploadedFile | None, description: str = "") -> Evidence:
+def dispute_evidence_add(
+    *, dispute: Dispute, actor: User, upload: UploadedFile | None, description: str = ""
+) -> Evidence:
     """Add a file to an active dispute (a party or Support). Checked before anything is stored."""
     from django.core.files.base import ContentFile
 

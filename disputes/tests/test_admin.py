@@ -67,7 +67,9 @@ def test_finance_cannot_rule_and_a_big_ruling_waits_for_a_second_person(client, 
 def test_finance_answers_a_chargeback_with_text_and_a_file_from_the_admin(client):
     escrow = escrow_pay(escrow_awaiting_payment(amount="100.00"), card="pm_card_createDispute")
     reference = gateway.dispute_for_charge(escrow.payment.charge_reference).id
-    event_dispatch(ProcessorEvent(processor="stripe", event_id="evt_1", kind=EventKind.CHARGEBACK_CREATED, reference=reference))
+    event_dispatch(
+        ProcessorEvent(processor="stripe", event_id="evt_1", kind=EventKind.CHARGEBACK_CREATED, reference=reference)
+    )
     cb = Chargeback.objects.get()
     client.force_login(finance())
     page = client.get(reverse("admin:disputes_chargeback_change", args=[cb.pk])).content.decode()

@@ -44,14 +44,23 @@ def test_open_talk_settle_through_the_api(api_client):
     from rest_framework.test import APIClient
 
     tasker_api = _as(APIClient(), escrow.tasker)
-    assert tasker_api.post(f"/api/v1/disputes/{pk}/messages/", {"body": "They are level."}, format="json").status_code == 201
+    assert (
+        tasker_api.post(f"/api/v1/disputes/{pk}/messages/", {"body": "They are level."}, format="json").status_code
+        == 201
+    )
     proposed = tasker_api.post(f"/api/v1/disputes/{pk}/settlement/", {"tasker_amount": "52.50"}, format="json")
-    assert proposed.json()["settlement_tasker_amount"] == "52.50" and proposed.json()["settlement_proposed_by"] == "tasker"
+    assert (
+        proposed.json()["settlement_tasker_amount"] == "52.50" and proposed.json()["settlement_proposed_by"] == "tasker"
+    )
     _error(tasker_api.post(f"/api/v1/disputes/{pk}/settlement/accept/", {}, format="json"), 409, "own_proposal")
 
     accepted = client_api.post(f"/api/v1/disputes/{pk}/settlement/accept/", {"tasker_amount": "52.50"}, format="json")
 
-    assert accepted.status_code == 200 and accepted.json()["status"] == "resolved" and accepted.json()["outcome"] == "split"
+    assert (
+        accepted.status_code == 200
+        and accepted.json()["status"] == "resolved"
+        and accepted.json()["outcome"] == "split"
+    )
     listed = client_api.get("/api/v1/disputes/").json()
     assert listed["count"] == 1 and listed["results"][0]["id"] == pk
     detail = tasker_api.get(f"/api/v1/disputes/{pk}/").json()
@@ -72,7 +81,11 @@ def test_a_strangers_escrow_and_dispute_are_404_and_nothing_changes(api_client):
     for url in (f"/api/v1/disputes/{dispute_pk}/", "/api/v1/disputes/999999/"):
         _error(stranger.get(url), 404, "dispute_not_found")
     _error(stranger.post(f"/api/v1/disputes/{dispute_pk}/withdraw/"), 404, "dispute_not_found")
-    _error(stranger.post(f"/api/v1/disputes/{dispute_pk}/messages/", {"body": "hi"}, format="json"), 404, "dispute_not_found")
+    _error(
+        stranger.post(f"/api/v1/disputes/{dispute_pk}/messages/", {"body": "hi"}, format="json"),
+        404,
+        "dispute_not_found",
+    )
     assert Dispute.objects.get().status == Dispute.Status.OPEN
 
 
@@ -84,8 +97,16 @@ def test_twice_released_and_bad_amounts_are_refused_with_the_error_shape(api_cli
     assert _open(api, escrow).status_code == 201
     _error(_open(api, escrow), 409, "dispute_already_open")
     pk = Dispute.objects.get().pk
-    _error(api.post(f"/api/v1/disputes/{pk}/settlement/", {"tasker_amount": "-3"}, format="json"), 400, "amount_not_positive")
-    _error(api.post(f"/api/v1/disputes/{pk}/settlement/", {"tasker_amount": "999"}, format="json"), 400, "amount_exceeds_held")
+    _error(
+        api.post(f"/api/v1/disputes/{pk}/settlement/", {"tasker_amount": "-3"}, format="json"),
+        400,
+        "amount_not_positive",
+    )
+    _error(
+        api.post(f"/api/v1/disputes/{pk}/settlement/", {"tasker_amount": "999"}, format="json"),
+        400,
+        "amount_exceeds_held",
+    )
 
 
 def test_evidence_upload_is_checked_and_downloads_are_for_the_parties_only(api_client):

@@ -15,11 +15,11 @@ from core.errors import ApplicationError
 from disputes import services
 from disputes.models import Chargeback, Dispute
 from disputes.tests.factories import PDF, dispute_opened, finance, support
+from marketplace import services as market
 from marketplace.models import Task
 from payments.escrow import escrow_approve
 from payments.models import Escrow, EscrowEvent
 from payments.tests.factories import escrow_awaiting_payment, escrow_pay
-from marketplace import services as market
 from processors.interface import EventKind, ProcessorEvent
 from processors.registry import event_dispatch
 from processors.stripe import adapter, gateway
@@ -92,9 +92,10 @@ def test_a_chargeback_on_a_funded_escrow_freezes_it_and_books_the_withdrawal_onc
     assert escrow.events.filter(kind=EscrowEvent.Kind.CHARGEBACK).exists()
     # While the bank decides, no ruling moves the money.
     dispute = dispute_opened(escrow)
-    assert _code(
-        lambda: services.dispute_rule(dispute=dispute, actor=support(), outcome="release", reason="x")
-    ) == "chargeback_open"
+    assert (
+        _code(lambda: services.dispute_rule(dispute=dispute, actor=support(), outcome="release", reason="x"))
+        == "chargeback_open"
+    )
 
 
 def test_won_with_evidence_text_and_a_file_the_money_comes_back_and_the_escrow_continues():
@@ -168,18 +169,23 @@ def test_finance_only_before_the_deadline_with_valid_evidence():
     cb = _deliver(escrow)
     agent = finance()
     assert _code(lambda: services.chargeback_accept(chargeback=cb, actor=support())) == "chargeback_not_allowed"
-    assert _code(
-        lambda: services.chargeback_evidence_submit(chargeback=cb, actor=agent, text={"shipping_carrier": "x"})
-    ) == "evidence_field_invalid"
-    assert _code(lambda: services.chargeback_evidence_submit(chargeback=cb, actor=agent, text={})) == "evidence_required"
+    assert (
+        _code(lambda: services.chargeback_evidence_submit(chargeback=cb, actor=agent, text={"shipping_carrier": "x"}))
+        == "evidence_field_invalid"
+    )
+    assert (
+        _code(lambda: services.chargeback_evidence_submit(chargeback=cb, actor=agent, text={})) == "evidence_required"
+    )
     bad = SimpleUploadedFile("x.pdf", PDF, content_type="application/pdf")
     bad._name = "../../x.pdf"  # Django's upload handling strips folders; the service refuses them anyway
-    assert _code(
-        lambda: services.chargeback_evidence_submit(chargeback=cb, actor=agent, text={}, files={"receipt": bad})
-    ) == "file_name_invalid"
+    assert (
+        _code(lambda: services.chargeback_evidence_submit(chargeback=cb, actor=agent, text={}, files={"receipt": bad}))
+        == "file_name_invalid"
+    )
     Chargeback.objects.filter(pk=cb.pk).update(evidence_due_by=timezone.now() - timedelta(minutes=1))
     cb.refresh_from_db()
-    assert _code(
-        lambda: services.chargeback_evidence_submit(chargeback=cb, actor=agent, text={"uncategorized_text": "x"})
-    ) == "evidence_past_due"
+    assert (
+        _code(lambda: services.chargeback_evidence_submit(chargeback=cb, actor=agent, text={"uncategorized_text": "x"}))
+        == "evidence_past_due"
+    )
     assert gateway.dispute_retrieve(cb.reference).evidence_details.submission_count == 0

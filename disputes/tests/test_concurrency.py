@@ -91,7 +91,9 @@ def test_chargeback_webhooks_duplicated_and_shuffled_book_the_chargeback_once(st
     escrow = escrow_awaiting_payment(amount="100.00")
     from payments.escrow import escrow_payment_confirm
 
-    escrow_payment_confirm(escrow=escrow, actor=escrow.client, payment_method="pm_card_createDispute", return_url="http://t/")
+    escrow_payment_confirm(
+        escrow=escrow, actor=escrow.client, payment_method="pm_card_createDispute", return_url="http://t/"
+    )
     assert stripe_emulator.wait_for_deliveries(timeout=60)
 
     escrow.refresh_from_db()

@@ -141,23 +141,32 @@ def test_rule_split_refunds_part_releases_the_rest_once():
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.SPLIT and _refunded_at_stripe(escrow) == 5250
     assert _wallet(escrow) == Decimal("40.00") and _held(escrow) == 0
-    assert _code(
-        lambda: services.dispute_rule(dispute=dispute, actor=agent, outcome="refund", reason="Changed my mind")
-    ) == "dispute_already_ruled"
+    assert (
+        _code(lambda: services.dispute_rule(dispute=dispute, actor=agent, outcome="refund", reason="Changed my mind"))
+        == "dispute_already_ruled"
+    )
 
 
 @pytest.mark.parametrize(
     ("client_refund", "code"),
-    [("105.00", "split_amount_invalid"), ("500.00", "amount_exceeds_held"), ("-1", "amount_not_positive"), (None, "split_amount_required")],
+    [
+        ("105.00", "split_amount_invalid"),
+        ("500.00", "amount_exceeds_held"),
+        ("-1", "amount_not_positive"),
+        (None, "split_amount_required"),
+    ],
 )
 def test_a_bad_split_is_refused_and_moves_nothing(client_refund, code):
     escrow = escrow_funded(amount="100.00")
     dispute = dispute_opened(escrow)
-    assert _code(
-        lambda: services.dispute_rule(
-            dispute=dispute, actor=support(), outcome="split", reason="x", client_refund=client_refund
+    assert (
+        _code(
+            lambda: services.dispute_rule(
+                dispute=dispute, actor=support(), outcome="split", reason="x", client_refund=client_refund
+            )
         )
-    ) == code
+        == code
+    )
     escrow.refresh_from_db()
     dispute.refresh_from_db()
     assert escrow.status == Escrow.Status.DISPUTED and escrow.refunded_amount == 0 and dispute.outcome == ""

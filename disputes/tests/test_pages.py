@@ -28,7 +28,9 @@ def test_open_a_dispute_from_the_task_page_and_use_the_dispute_page(client):
 
     refused = client.post(open_url, {"reason": "quality", "description": "Bad", "amount_in_question": "999"})
     assert refused.status_code == 400 and "more than the 105.00 USD" in refused.content.decode()
-    response = client.post(open_url, {"reason": "cancelled", "description": "The client stopped answering."}, follow=True)
+    response = client.post(
+        open_url, {"reason": "cancelled", "description": "The client stopped answering."}, follow=True
+    )
     dispute = Dispute.objects.get()
     assert response.redirect_chain[-1][0] == reverse("disputes:dispute_detail", args=[dispute.pk])
     page = response.content.decode()

@@ -18,9 +18,9 @@ from accounts.models import User
 from core.errors import ValidationError
 from core.money import parse_amount
 from payments.escrow.errors import EscrowError
+from payments.escrow.ledger import escrow_account
 from payments.escrow.refunds import escrow_refund
 from payments.escrow.release import escrow_release
-from payments.escrow.ledger import escrow_account
 from payments.escrow.transitions import escrow_event_record, escrow_lock, escrow_transition
 from payments.events import EscrowFrozen, EscrowRefunded, EscrowUnfrozen
 from payments.models import Escrow, EscrowEvent, EscrowRefund
