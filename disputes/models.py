@@ -33,6 +33,7 @@ class Dispute(models.Model):
         NOT_AS_DESCRIBED = "not_as_described", "The work is not as described"
         QUALITY = "quality", "The quality of the work"
         CANCELLED = "cancelled", "Cancelled by the other party"
+        CANCEL_REQUEST = "cancel_request", "The client asks to cancel after the work started"
         OTHER = "other", "Other"
 
     class Outcome(models.TextChoices):

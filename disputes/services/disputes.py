@@ -49,6 +49,11 @@ from payments.escrow import Ruling, escrow_freeze, escrow_hold_note, escrow_lock
 from payments.models import Escrow
 
 S = Dispute.Status
+RULED_STATUS = {
+    Ruling.RELEASE: Escrow.Status.RELEASED,
+    Ruling.REFUND: Escrow.Status.REFUNDED,
+    Ruling.SPLIT: Escrow.Status.SPLIT,
+}
 # Refusals of a ruling that running it again can finish: the claim is kept.
 RETRYABLE = frozenset({"refund_pending", "refund_in_progress", "payment_provider_unavailable"})
 
@@ -116,6 +121,42 @@ def dispute_open(
             return dispute
     except IntegrityError:  # another request opened one at the same moment
         raise Conflict("A dispute is already open on this escrow.", code="dispute_already_open")
+
+
+def dispute_cancel_request(*, escrow: Escrow, actor: User, reason: str = "") -> Escrow:
+    """A client cancels a funded task before delivery: the work has started, so the tasker is asked to
+    agree. It is a dispute (reason ``cancel_request``) carrying the client's proposal of nothing to the
+    tasker: the tasker accepting it refunds the client in full (the task is cancelled); the tasker
+    proposing another split, or not answering by ``respond_by``, leaves it to the parties or Support.
+    Asking twice returns the escrow as it is. Registered with ``payments.escrow.holds``, so the
+    marketplace's cancel and the escrow API's cancel both come here."""
+    if actor.pk != escrow.client_id:
+        raise NotFound("No such escrow.", code="escrow_not_found")
+    with transaction.atomic():
+        escrow = escrow_lock(escrow.pk)
+        active = Dispute.objects.filter(escrow=escrow, status__in=Dispute.ACTIVE).first()
+        if active is not None and active.reason == Dispute.Reason.CANCEL_REQUEST:
+            return escrow
+        if escrow.status != Escrow.Status.FUNDED:
+            raise Conflict(
+                f"This escrow is {escrow.get_status_display().lower()} and cannot be cancelled.",
+                code="escrow_not_cancellable",
+            )
+        if escrow.status == Escrow.Status.FUNDED and escrow.release_due_at is not None:  # checked under the lock
+            raise Conflict("The work was delivered: approve it or ask for changes instead.", code="escrow_delivered")
+        note = reason.strip() if isinstance(reason, str) else ""
+        dispute = dispute_open(
+            escrow=escrow,
+            actor=actor,
+            reason=Dispute.Reason.CANCEL_REQUEST,
+            description=(
+                "The client asks to cancel the task. The work has started, so the payment is refunded "
+                "only if the tasker agrees (or Support decides)." + (f"\n\nThe client's reason: {note}" if note else "")
+            )[:5000],
+        )
+        dispute_settlement_propose(dispute=dispute, actor=actor, tasker_amount="0")
+    escrow.refresh_from_db()
+    return escrow
 
 
 def _require_active(dispute: Dispute) -> None:
@@ -514,6 +555,11 @@ def _rule(
         if exc.code not in RETRYABLE:
             _unclaim(dispute, outcome)
         raise
+    if escrow.status != RULED_STATUS[outcome]:
+        # The processor has not confirmed the refund yet: the claim stays, and the escrow's event
+        # when it settles finishes the ruling (``dispute_ruling_finish``, from disputes.subscribers).
+        dispute.refresh_from_db()
+        return dispute
     with transaction.atomic():
         dispute = lock(dispute.pk)
         if dispute.status == S.RESOLVED:
@@ -537,6 +583,23 @@ def _rule(
         dispute.save(update_fields=["status", "resolved_at", "updated_at"])
         publish(DisputeRuled, dispute, outcome=outcome, client_refund=refunded, by_agreement=by_agreement)
         return dispute
+
+
+def dispute_ruling_finish(*, dispute: Dispute) -> Dispute:
+    """Finish a ruling claimed earlier whose refund the processor had not confirmed then (the same
+    ruling, run again: nothing is moved twice). A dispute with no claim, or resolved, is returned."""
+    dispute = Dispute.objects.select_related("escrow", "ruled_by", "approved_by").get(pk=dispute.pk)
+    if not dispute.outcome or not dispute.is_active:
+        return dispute
+    return _rule(
+        dispute=dispute,
+        outcome=dispute.outcome,
+        client_refund=dispute.client_refund,
+        reason=dispute.ruling_reason,
+        ruled_by=dispute.ruled_by,
+        approved_by=dispute.approved_by,
+        by_agreement=dispute.by_agreement,
+    )
 
 
 def held_before(dispute: Dispute, escrow: Escrow) -> Decimal:

@@ -282,3 +282,68 @@ def test_a_thread_message_from_a_stranger_is_a_404_and_closed_disputes_take_no_m
     assert _code(lambda: services.dispute_message_post(dispute=dispute, actor=escrow.client, body="hi")) == (
         "dispute_closed"
     )
+
+
+def test_cancelling_after_the_work_started_asks_the_tasker_who_agrees_and_the_client_is_refunded():
+    from marketplace import services as market
+
+    escrow = escrow_funded(amount="100.00")
+    task = market.task_cancel(task=escrow.task, actor=escrow.client, reason="Plans changed")
+    market.task_cancel(task=escrow.task, actor=escrow.client, reason="Again")  # a double click asks once
+
+    escrow.refresh_from_db()
+    dispute = Dispute.objects.get()
+    assert task.status == Task.Status.IN_PROGRESS and escrow.status == Escrow.Status.DISPUTED
+    assert dispute.reason == "cancel_request" and dispute.settlement_tasker_amount == 0
+    assert "Plans changed" in dispute.description and _refunded_at_stripe(escrow) == 0
+
+    services.dispute_settlement_accept(dispute=dispute, actor=escrow.tasker)
+
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.REFUNDED and _refunded_at_stripe(escrow) == 10500
+    assert Task.objects.get(pk=escrow.task_id).status == Task.Status.CANCELLED
+
+
+def test_a_tasker_who_does_not_agree_to_the_cancellation_leaves_it_to_support():
+    from marketplace import services as market
+
+    escrow = escrow_funded(amount="100.00")
+    market.task_cancel(task=escrow.task, actor=escrow.client)
+    dispute = Dispute.objects.get()
+    services.dispute_settlement_propose(dispute=dispute, actor=escrow.tasker, tasker_amount="40.00")
+    services.dispute_escalate(dispute=dispute, actor=escrow.tasker)
+    services.dispute_rule(dispute=dispute, actor=support(), outcome="split", reason="Half a day", client_refund="65.00")
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.SPLIT and _refunded_at_stripe(escrow) == 6500
+
+
+def test_a_refund_ruling_stripe_answers_pending_is_resolved_when_the_refund_settles(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from payments.escrow import escrow_refunds_settle_for_charge
+
+    escrow = escrow_funded(amount="100.00")
+    dispute = dispute_opened(escrow)
+    real = gateway.refund_create
+
+    def answered_pending(**kwargs):
+        refund = real(**kwargs)
+        refund["status"] = "pending"
+        return refund
+
+    monkeypatch.setattr(gateway, "refund_create", answered_pending)
+    agent = support()
+    waiting = services.dispute_rule(dispute=dispute, actor=agent, outcome="refund", reason="Not delivered")
+    assert waiting.status == Dispute.Status.OPEN and waiting.outcome == "refund"  # claimed, not carried out yet
+    assert (
+        _code(lambda: services.dispute_rule(dispute=dispute, actor=agent, outcome="release", reason="x"))
+        == "dispute_already_ruled"
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        escrow_refunds_settle_for_charge(charge_reference=escrow.payment.charge_reference, event_id="evt_1")
+
+    dispute.refresh_from_db()
+    escrow.refresh_from_db()
+    assert dispute.status == Dispute.Status.RESOLVED and escrow.status == Escrow.Status.REFUNDED
+    assert dispute.events.filter(kind=DisputeEvent.Kind.RULED).count() == 1

@@ -30,6 +30,7 @@ from payments.escrow.funding import (
 )
 from payments.escrow.holds import (
     Ruling,
+    escrow_cancel_request_register,
     escrow_close_by_chargeback,
     escrow_freeze,
     escrow_hold_note,
@@ -65,6 +66,7 @@ __all__ = [
     "escrow_amount_check",
     "escrow_approve",
     "escrow_cancel",
+    "escrow_cancel_request_register",
     "escrow_checkout_start",
     "escrow_close_by_chargeback",
     "escrow_create",

@@ -9,6 +9,7 @@ it back to funded with the review window restarted if the work had been delivere
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import transaction
@@ -26,6 +27,21 @@ from payments.events import EscrowFrozen, EscrowRefunded, EscrowUnfrozen
 from payments.models import Escrow, EscrowEvent, EscrowRefund
 from wallets.models import JournalEntry, LedgerAccount
 from wallets.services import ledger_post, platform_account
+
+# A client cancelling a funded escrow before delivery (the work has started) does not refund at once:
+# the tasker is asked to agree. The disputes app (above payments) registers how that request is made.
+CancelRequest = Callable[..., Escrow]
+_cancel_request: list[CancelRequest] = []
+
+
+def escrow_cancel_request_register(handler: CancelRequest) -> None:
+    """Set who handles a client's cancellation of a funded escrow: ``handler(escrow=, actor=, reason=)``
+    returns the escrow (held until the tasker agrees, or a ruling). Registering again replaces it."""
+    _cancel_request[:] = [handler]
+
+
+def escrow_cancel_request_handler() -> CancelRequest | None:
+    return _cancel_request[0] if _cancel_request else None
 
 
 class Ruling:
