@@ -215,6 +215,9 @@ def dispute_settlement_propose(*, dispute: Dispute, actor: User, tasker_amount: 
         update_fields=["settlement_tasker_amount", "settlement_proposed_by", "settlement_proposed_at", "updated_at"]
     )
     record(dispute, DisputeEvent.Kind.SETTLEMENT_PROPOSED, actor=actor, amount=amount, note="Amount to the tasker")
+    escrow_hold_note(
+        escrow=dispute.escrow, actor=actor, amount=amount, note=f"Dispute #{dispute.pk}: settlement proposed (to the tasker)"
+    )
     _responded(dispute, actor)
     publish(
         DisputeSettlementProposed, dispute, proposed_by_id=actor.pk, tasker_amount=amount, currency=dispute.currency
@@ -252,6 +255,7 @@ def dispute_settlement_accept(*, dispute: Dispute, actor: User, tasker_amount: o
             raise Conflict("The proposal has changed; read it again.", code="settlement_changed")
         outcome, client_refund = settlement_ruling(dispute, amount)
         record(dispute, DisputeEvent.Kind.SETTLEMENT_ACCEPTED, actor=actor, amount=amount)
+        escrow_hold_note(escrow=dispute.escrow, actor=actor, amount=amount, note=f"Dispute #{dispute.pk}: settled")
     currency = dispute.currency
     return _rule(
         dispute=dispute,
@@ -312,6 +316,7 @@ def dispute_escalate(*, dispute: Dispute, actor: User | None, note: str = "") ->
     dispute.status = S.UNDER_REVIEW
     dispute.escalated_at = timezone.now()
     dispute.save(update_fields=["status", "escalated_at", "updated_at"])
+    escrow_hold_note(escrow=dispute.escrow, actor=actor, note=f"Dispute #{dispute.pk}: in Support's queue")
     publish(DisputeEscalated, dispute)
     return dispute
 
@@ -453,6 +458,12 @@ def dispute_rule(*, dispute: Dispute, actor: User, outcome: str, reason: str, cl
                 amount=amount,
                 note=f"{Dispute.Outcome(outcome).label}: {reason}",
             )
+            escrow_hold_note(
+                escrow=dispute.escrow,
+                actor=actor,
+                amount=amount,
+                note=f"Dispute #{dispute.pk}: ruling ({outcome}) waits for a second approval",
+            )
             publish(DisputeRulingAwaitsApproval, dispute, proposed_by_id=actor.pk, outcome=outcome)
             return dispute
     return _rule(
@@ -581,6 +592,12 @@ def _rule(
         dispute.status = S.RESOLVED
         dispute.resolved_at = timezone.now()
         dispute.save(update_fields=["status", "resolved_at", "updated_at"])
+        escrow_hold_note(
+            escrow=escrow,
+            actor=approved_by or ruled_by,
+            amount=refunded,
+            note=f"Dispute #{dispute.pk} resolved{' by agreement' if by_agreement else ''}: {outcome}",
+        )
         publish(DisputeRuled, dispute, outcome=outcome, client_refund=refunded, by_agreement=by_agreement)
         return dispute
 
