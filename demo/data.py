@@ -145,7 +145,9 @@ def _demo_dispute_create(*, client: User, tasker: User) -> None:
     )
     market.offer_accept(offer=offer, actor=client)
     escrow = Escrow.objects.get(offer=offer)
-    escrows.escrow_payment_confirm(escrow=escrow, actor=client, payment_method="pm_card_visa", return_url=settings.SITE_URL)
+    escrows.escrow_payment_confirm(
+        escrow=escrow, actor=client, payment_method="pm_card_visa", return_url=settings.SITE_URL
+    )
     escrow.refresh_from_db()
     escrows.escrow_fund_from_payment(payment_reference=escrow.payment.reference)
     market.task_mark_delivered(task=Task.objects.get(pk=task.pk), actor=tasker)

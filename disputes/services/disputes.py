@@ -215,9 +215,8 @@ def dispute_settlement_propose(*, dispute: Dispute, actor: User, tasker_amount: 
         update_fields=["settlement_tasker_amount", "settlement_proposed_by", "settlement_proposed_at", "updated_at"]
     )
     record(dispute, DisputeEvent.Kind.SETTLEMENT_PROPOSED, actor=actor, amount=amount, note="Amount to the tasker")
-    escrow_hold_note(
-        escrow=dispute.escrow, actor=actor, amount=amount, note=f"Dispute #{dispute.pk}: settlement proposed (to the tasker)"
-    )
+    note = f"Dispute #{dispute.pk}: settlement proposed (to the tasker)"
+    escrow_hold_note(escrow=dispute.escrow, actor=actor, amount=amount, note=note)
     _responded(dispute, actor)
     publish(
         DisputeSettlementProposed, dispute, proposed_by_id=actor.pk, tasker_amount=amount, currency=dispute.currency
