@@ -121,6 +121,7 @@ class Chargeback:
     withdrawn: bool
     reinstated: bool
     reason: str = ""
+    payment_reference: str = ""  # the payment the charge belongs to
     evidence_due_by: int | None = None  # unix time
     evidence_submissions: int = 0
 

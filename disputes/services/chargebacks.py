@@ -42,7 +42,9 @@ from disputes.services.evidence import file_check
 from payments.escrow import (
     escrow_close_by_chargeback,
     escrow_freeze,
+    escrow_fund_from_payment,
     escrow_hold_note,
+    escrow_needs_attention,
     escrow_unfreeze,
 )
 from payments.models import Escrow
@@ -111,10 +113,22 @@ for _kind in EventKind.CHARGEBACK_KINDS:
     registry.event_handler(_kind)(_chargeback_event)
 
 
+def _escrow_for(answer: ProcessorChargeback) -> Escrow | None:
+    """The escrow the disputed charge paid. A chargeback can only follow a successful payment, so an
+    escrow whose funding webhook has not arrived yet (events reordered) is funded first, from the
+    processor's word (``escrow_fund_from_payment``: once, whatever the order)."""
+    escrow = Escrow.objects.filter(payment__charge_reference=answer.charge_reference).order_by("pk").first()
+    if (escrow is None or escrow.status == Escrow.Status.AWAITING_PAYMENT) and answer.payment_reference:
+        escrow = escrow_fund_from_payment(payment_reference=answer.payment_reference, processor=answer.processor)
+        if escrow is not None:
+            escrow.refresh_from_db()
+    return escrow
+
+
 def chargeback_sync(*, reference: str, processor: str | None = None, event_id: str = "") -> Chargeback:
     """Bring the chargeback, its escrow and the ledger in line with the processor's word (read now)."""
     answer = registry.processor(processor).chargeback_retrieve(reference)
-    escrow = Escrow.objects.filter(payment__charge_reference=answer.charge_reference).order_by("pk").first()
+    escrow = _escrow_for(answer)
     try:
         with transaction.atomic():
             cb, created = Chargeback.objects.get_or_create(
@@ -132,6 +146,8 @@ def chargeback_sync(*, reference: str, processor: str | None = None, event_id: s
         cb, created = Chargeback.objects.get(reference=answer.reference), False
     with transaction.atomic():
         cb = Chargeback.objects.select_for_update(of=("self",)).select_related("escrow").get(pk=cb.pk)
+        if cb.escrow_id is None and escrow is not None:  # its payment was funded since
+            cb.escrow = escrow
         _apply(cb, answer, created=created)
     return cb
 
@@ -263,13 +279,18 @@ def _closed(cb: Chargeback, *, won: bool) -> None:
         if won and escrow.status == Escrow.Status.DISPUTED and active is None:
             escrow_unfreeze(escrow=escrow, actor=None, reason=f"Chargeback {cb.reference} won: the escrow continues")
         elif not won and escrow.status in (Escrow.Status.FUNDED, Escrow.Status.DISPUTED):
-            escrow_close_by_chargeback(
-                escrow=escrow,
-                key=f"chargeback:{cb.pk}:lost",
-                reason=f"Chargeback {cb.reference} lost: refunded to the client by the bank",
-            )
-            if active is not None:
-                _dispute_closed_by_bank(active, cb)
+            try:
+                escrow_close_by_chargeback(
+                    escrow=escrow,
+                    key=f"chargeback:{cb.pk}:lost",
+                    reason=f"Chargeback {cb.reference} lost: refunded to the client by the bank",
+                )
+            except ApplicationError as exc:  # a refund of ours in flight: only a person can sort it out
+                escrow_needs_attention(escrow, f"Chargeback {cb.reference} lost but the escrow not closed: {exc}")
+                logger.error("Chargeback %s lost; escrow %s not closed: %s", cb.reference, escrow.pk, exc)
+            else:
+                if active is not None:
+                    _dispute_closed_by_bank(active, cb)
     _note(cb, "closed", "Won" if won else "Lost: the loss is booked")
     events.publish(ChargebackClosed(**_ids(cb), won=won))
 

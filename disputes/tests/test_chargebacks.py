@@ -189,3 +189,21 @@ def test_finance_only_before_the_deadline_with_valid_evidence():
         == "evidence_past_due"
     )
     assert gateway.dispute_retrieve(cb.reference).evidence_details.submission_count == 0
+
+
+def test_a_chargeback_arriving_before_the_payments_own_webhook_funds_then_freezes_the_escrow():
+    from payments.escrow import escrow_fund_from_payment, escrow_payment_confirm
+
+    escrow = escrow_awaiting_payment(amount="100.00")
+    escrow_payment_confirm(
+        escrow=escrow, actor=escrow.client, payment_method="pm_card_createDispute", return_url="http://t/"
+    )
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.AWAITING_PAYMENT  # payment_intent.succeeded not handled yet
+
+    cb = _deliver(escrow)
+    escrow_fund_from_payment(payment_reference=escrow.payment.reference)  # the late webhook: nothing more
+
+    escrow.refresh_from_db()
+    assert cb.escrow == escrow and escrow.status == Escrow.Status.DISPUTED and _held(escrow) == Decimal("105.00")
+    assert _platform(LedgerAccount.Kind.CHARGEBACK_LOSSES) == Decimal("-120.00")

@@ -97,6 +97,7 @@ def chargeback_from_stripe(dispute: Any) -> Chargeback:
         withdrawn=bool(taken),
         reinstated=bool(given),
         reason=dispute.get("reason") or "",
+        payment_reference=_id(dispute.get("payment_intent")),
         evidence_due_by=details.get("due_by"),
         evidence_submissions=int(details.get("submission_count") or 0),
     )
