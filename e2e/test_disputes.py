@@ -61,3 +61,24 @@ def test_a_dispute_opened_on_the_task_page_is_settled_by_agreement(browsing, tmp
     # The fee rule: the tasker gets the net on what is not refunded (80.00 × 70/105, fees rounded half-up).
     assert wallet_account_get_or_create(user=escrow.tasker, currency="USD").balance == Decimal("53.34")
     assert ledger_invariant_violations() == []
+
+
+def test_the_dispute_pages_fit_a_phone(browsing, tmp_path, settings):
+    from disputes import services
+    from e2e.conftest import PHONE
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    task = delivered_task()
+    escrow = Escrow.objects.get(task=task)
+    dispute = services.dispute_open(
+        escrow=escrow, actor=task.client, reason="quality", description="A long description " * 40
+    )
+    services.dispute_message_post(dispute=dispute, actor=escrow.tasker, body="W" * 300)  # one unbroken word
+    page = browsing.page("client-phone", viewport=PHONE, user=task.client)
+    too_wide = {}
+    for url in (f"/disputes/{dispute.pk}/", "/disputes/", f"/disputes/open/{escrow.pk}/", task.get_absolute_url()):
+        page.goto(url)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        if overflow > 0:
+            too_wide[url] = overflow
+    assert too_wide == {}
