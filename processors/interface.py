@@ -146,8 +146,8 @@ class EventKind:
 
 
 class PaymentProcessor(Protocol):
-    """The calls escrow makes. Payout and dispute calls join this when those capabilities are built
-    (their Stripe side already exists in ``processors.stripe.gateway``)."""
+    """The calls escrow and chargebacks make. Payout calls join this when that capability is built
+    (its Stripe side already exists in ``processors.stripe.gateway``)."""
 
     name: str  # stored with each ProcessorTransaction
     display_name: str  # what staff read ("Refunded at Stripe …")

@@ -347,3 +347,14 @@ def test_a_refund_ruling_stripe_answers_pending_is_resolved_when_the_refund_sett
     escrow.refresh_from_db()
     assert dispute.status == Dispute.Status.RESOLVED and escrow.status == Escrow.Status.REFUNDED
     assert dispute.events.filter(kind=DisputeEvent.Kind.RULED).count() == 1
+
+
+def test_the_beat_task_sends_overdue_disputes_to_supports_queue():
+    from disputes.tasks import disputes_escalate_overdue
+
+    escrow = escrow_funded()
+    dispute = dispute_opened(escrow)
+    Dispute.objects.filter(pk=dispute.pk).update(respond_by=timezone.now() - timedelta(minutes=1))
+    assert disputes_escalate_overdue.delay().get() == 1
+    dispute.refresh_from_db()
+    assert dispute.status == Dispute.Status.UNDER_REVIEW
