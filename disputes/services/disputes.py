@@ -562,9 +562,13 @@ def _rule(
             escrow=dispute.escrow, actor=ruled_by, outcome=outcome, reason=reason, client_refund=client_refund
         )
     except ApplicationError as exc:
-        if exc.code not in RETRYABLE:
-            _unclaim(dispute, outcome)
-        raise
+        # Another run of this same ruling may have carried it out meanwhile (its refund made the
+        # escrow refunded between this run's read and its lock): then it is done, not refused.
+        escrow = Escrow.objects.get(pk=dispute.escrow_id)
+        if escrow.status != RULED_STATUS[outcome]:
+            if exc.code not in RETRYABLE:
+                _unclaim(dispute, outcome)
+            raise
     if escrow.status != RULED_STATUS[outcome]:
         # The processor has not confirmed the refund yet: the claim stays, and the escrow's event
         # when it settles finishes the ruling (``dispute_ruling_finish``, from disputes.subscribers).
@@ -572,7 +576,7 @@ def _rule(
         return dispute
     with transaction.atomic():
         dispute = lock(dispute.pk)
-        if dispute.status == S.RESOLVED:
+        if dispute.status == S.RESOLVED or dispute.outcome != outcome:
             return dispute
         refunded = (
             client_refund
@@ -625,8 +629,12 @@ def held_before(dispute: Dispute, escrow: Escrow) -> Decimal:
 
 @transaction.atomic
 def _unclaim(dispute: Dispute, outcome: str) -> None:
+    """Give a ruling's claim up after a refusal, so Support can rule otherwise — only while the escrow
+    is still held with nothing of the ruling under way (it never clears a ruling carried out)."""
     dispute = lock(dispute.pk)
-    if dispute.status != S.RESOLVED and dispute.outcome == outcome:
+    escrow = Escrow.objects.get(pk=dispute.escrow_id)
+    under_way = escrow.status != Escrow.Status.DISPUTED or escrow.refunds.filter(status="pending").exists()
+    if dispute.status != S.RESOLVED and dispute.outcome == outcome and not under_way:
         dispute.outcome, dispute.client_refund, dispute.ruling_reason = "", None, ""
         dispute.ruled_by = dispute.approved_by = None
         dispute.by_agreement = False
