@@ -20,6 +20,9 @@ STAFF_GROUP_PERMISSIONS: dict[str, list[str]] = {
         "disputes.add_disputemessage",
         "disputes.view_evidence",
         "disputes.add_evidence",
+        "disputes.view_disputeevent",
+        "disputes.rule_dispute",
+        "disputes.view_chargeback",
         "payments.view_escrow",
         "payments.view_escrowevent",
         "payments.force_release_escrow",
@@ -48,6 +51,10 @@ STAFF_GROUP_PERMISSIONS: dict[str, list[str]] = {
         "payouts.view_reconciliation",
         "payouts.view_reconciliationrun",
         "disputes.view_dispute",
+        "disputes.view_chargeback",
+        "disputes.change_chargeback",
+        "disputes.respond_chargeback",
+        "disputes.view_chargebackevent",
     ],
 }
 

@@ -97,4 +97,66 @@ def demo_data_load() -> str:
                     currency="USD",
                     message="I can do this this week, with my own tools.",
                 )
-    return f"{len(users)} users, {created} new tasks"
+    disputes = demo_dispute_load(client=client, tasker=taskers[0])
+    return f"{len(users)} users, {created} new tasks{', a dispute to look at' if disputes else ''}"
+
+
+DEMO_DISPUTE_TASK = "Mount a TV on a plaster wall"
+
+
+def demo_dispute_load(*, client: User, tasker: User) -> int:
+    """A delivered task paid at the Stripe emulator, disputed by the client, with a message and a
+    settlement proposal: Support's console and the dispute page have something to show. Only with
+    the emulator; all or nothing (without Stripe the demo has no half-made task)."""
+    from django.conf import settings
+
+    from core.errors import ApplicationError
+    from marketplace.models import Task
+
+    if not settings.STRIPE_EMULATED or Task.objects.filter(client=client, title=DEMO_DISPUTE_TASK).exists():
+        return 0
+    try:
+        with transaction.atomic():
+            _demo_dispute_create(client=client, tasker=tasker)
+    except ApplicationError:
+        return 0  # the emulator is not reachable: the demo goes on without a dispute
+    return 1
+
+
+def _demo_dispute_create(*, client: User, tasker: User) -> None:
+    from django.conf import settings
+
+    from disputes import services as disputes
+    from marketplace import services as market
+    from marketplace.models import Task
+    from payments import escrow as escrows
+    from payments.models import Escrow
+
+    task = market.task_post(
+        client=client,
+        title=DEMO_DISPUTE_TASK,
+        description="55-inch TV, bracket supplied; the wall is old lath and plaster.",
+        category="handyman",
+        budget_amount=Decimal("90.00"),
+        budget_currency="USD",
+    )
+    offer = market.offer_submit(
+        task=task, tasker=tasker, amount=Decimal("90.00"), currency="USD", message="Done it many times."
+    )
+    market.offer_accept(offer=offer, actor=client)
+    escrow = Escrow.objects.get(offer=offer)
+    escrows.escrow_payment_confirm(
+        escrow=escrow, actor=client, payment_method="pm_card_visa", return_url=settings.SITE_URL
+    )
+    escrow.refresh_from_db()
+    escrows.escrow_fund_from_payment(payment_reference=escrow.payment.reference)
+    market.task_mark_delivered(task=Task.objects.get(pk=task.pk), actor=tasker)
+    escrow.refresh_from_db()
+    dispute = disputes.dispute_open(
+        escrow=escrow,
+        actor=client,
+        reason="not_as_described",
+        description="The TV is 3 cm lower on the left and one anchor is loose.",
+    )
+    disputes.dispute_message_post(dispute=dispute, actor=tasker, body="I can come back on Saturday to level it.")
+    disputes.dispute_settlement_propose(dispute=dispute, actor=client, tasker_amount="60.00")

@@ -258,7 +258,12 @@ def task_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         task,
         action="cancel",
         call=lambda: services.task_cancel(task=task, actor=request.user, reason=reason),
-        success="The task is cancelled. Any payment held in escrow is refunded to you in full.",
+        success=(
+            "The work has started, so the tasker is asked to agree: your payment is refunded in full when they do "
+            "(or Support decides). Follow it under Disputes."
+            if task.status == Task.Status.IN_PROGRESS
+            else "The task is cancelled. Any payment held in escrow is refunded to you in full."
+        ),
     )
 
 

@@ -201,6 +201,8 @@ class EscrowEvent(models.Model):
         NEEDS_ATTENTION = "needs_attention", "Needs Support's attention"
         DISPUTED = "disputed", "Held: disputed"
         UNFROZEN = "unfrozen", "Hold lifted"
+        DISPUTE_STEP = "dispute_step", "Dispute"
+        CHARGEBACK = "chargeback", "Card dispute (chargeback)"
 
     escrow = models.ForeignKey(Escrow, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -105,12 +105,46 @@ class ProcessorEvent:
     reference: str
 
 
+@dataclass(frozen=True)
+class Chargeback:
+    """A card dispute raised through the client's bank (Stripe: a Dispute on the charge).
+
+    ``withdrawn`` is what the processor took from the platform's balance for it (amount and fee),
+    ``reinstated`` what it gave back (the amount, when won)."""
+
+    processor: str
+    reference: str
+    charge_reference: str
+    status: str  # needs_response, under_review, won, lost, warning_* (Stripe's words, kept as they are)
+    amount: Money
+    fee: Money
+    withdrawn: bool
+    reinstated: bool
+    reason: str = ""
+    payment_reference: str = ""  # the payment the charge belongs to
+    evidence_due_by: int | None = None  # unix time
+    evidence_submissions: int = 0
+
+
 class EventKind:
     PAYMENT_SUCCEEDED = "payment.succeeded"
     PAYMENT_FAILED = "payment.failed"
     CHARGE_REFUNDS_CHANGED = "charge.refunds_changed"  # refunds of a charge were made or updated
     ACCOUNT_UPDATED = "account.updated"  # a connected account (onboarding, bank, capabilities) changed
     BANK_PAYOUT_CHANGED = "bank_payout.changed"  # a payout to a bank was paid, failed or cancelled
+    # A card dispute (chargeback) of a charge: ``reference`` is the chargeback's id.
+    CHARGEBACK_CREATED = "chargeback.created"
+    CHARGEBACK_UPDATED = "chargeback.updated"
+    CHARGEBACK_CLOSED = "chargeback.closed"
+    CHARGEBACK_FUNDS_WITHDRAWN = "chargeback.funds_withdrawn"
+    CHARGEBACK_FUNDS_REINSTATED = "chargeback.funds_reinstated"
+    CHARGEBACK_KINDS = (
+        CHARGEBACK_CREATED,
+        CHARGEBACK_UPDATED,
+        CHARGEBACK_CLOSED,
+        CHARGEBACK_FUNDS_WITHDRAWN,
+        CHARGEBACK_FUNDS_REINSTATED,
+    )
 
 
 class BankPayoutStatus:
@@ -240,8 +274,7 @@ class PayoutProcessor(Protocol):
 
 
 class PaymentProcessor(Protocol):
-    """The calls escrow makes. Payouts use ``PayoutProcessor`` (above); dispute calls join when that
-    capability is built (its Stripe side already exists in ``processors.stripe.gateway``)."""
+    """The calls escrow and chargebacks make. Payouts use ``PayoutProcessor`` (above)."""
 
     name: str  # stored with each ProcessorTransaction
     display_name: str  # what staff read ("Refunded at Stripe …")
@@ -267,3 +300,16 @@ class PaymentProcessor(Protocol):
     def client_config(self) -> Mapping[str, str]:
         """What a browser or app needs besides a client secret (Stripe: the publishable key)."""
         ...
+
+    # Chargebacks (card disputes from the bank): read back, answer with evidence, or accept.
+    def chargeback_retrieve(self, reference: str) -> Chargeback: ...
+
+    def chargeback_file_upload(self, *, name: str, content: bytes, content_type: str, key: str) -> str:
+        """Upload a file to be given as evidence; returns the processor's file reference."""
+        ...
+
+    def chargeback_evidence_submit(
+        self, reference: str, *, text: Mapping[str, str], files: Mapping[str, str], key: str
+    ) -> Chargeback: ...
+
+    def chargeback_accept(self, reference: str, *, key: str) -> Chargeback: ...

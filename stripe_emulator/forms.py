@@ -41,3 +41,37 @@ def decode(qs):
                     nxt = node[part] = {}
                 node = nxt
     return _listify(root)
+
+
+class UploadedFile:
+    """A file part of a multipart body: its name, content type and bytes."""
+
+    def __init__(self, filename, content_type, content):
+        self.filename = filename
+        self.content_type = content_type
+        self.content = content
+
+
+def decode_multipart(body, content_type):
+    """Decode a ``multipart/form-data`` body (what the SDK sends to ``POST /v1/files``): text
+    fields become strings (nested names as in the form encoding), file parts ``UploadedFile``s."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    fields, files = [], {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        filename = part.get_filename()
+        payload = part.get_payload(decode=True) or b""
+        if filename is not None:
+            files[name] = UploadedFile(filename, part.get_content_type(), payload)
+        else:
+            fields.append((name, payload.decode("utf-8")))
+    from urllib.parse import urlencode
+
+    decoded = decode(urlencode(fields))
+    decoded.update(files)
+    return decoded

@@ -22,6 +22,7 @@ PREFIXES = {
     "bank_account": "ba",
     "connected_payment": "py",
     "request": "req",
+    "file": "file",
 }
 
 

@@ -132,8 +132,13 @@ def match(method, path):
     return None, allowed
 
 
+def _file_fingerprint(value):
+    # An uploaded file (POST /v1/files) is compared by its name and content.
+    return [value.filename, hashlib.sha256(value.content).hexdigest()]
+
+
 def _fingerprint(req):
-    raw = json.dumps([req.method, req.path, req.params], sort_keys=True)
+    raw = json.dumps([req.method, req.path, req.params], sort_keys=True, default=_file_fingerprint)
     return hashlib.sha256(raw.encode()).hexdigest()
 
 

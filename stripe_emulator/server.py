@@ -36,10 +36,14 @@ class _Handler(BaseHTTPRequestHandler):
         emulator = self.server.emulator
         parts = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode("utf-8") if length else ""
+        raw = self.rfile.read(length) if length else b""
         params = forms.decode(parts.query)
-        if body:
-            if (self.headers.get("Content-Type") or "").startswith("application/json"):
+        content_type = self.headers.get("Content-Type") or ""
+        if raw and content_type.startswith("multipart/form-data"):
+            params.update(forms.decode_multipart(raw, content_type))  # file uploads (POST /v1/files)
+        elif raw:
+            body = raw.decode("utf-8")
+            if content_type.startswith("application/json"):
                 params.update(json.loads(body))
             else:
                 params.update(forms.decode(body))

@@ -32,6 +32,7 @@ COLLECTIONS = {
     "bank_accounts": ("bank_account", "external account"),
     "account_links": ("account_link", "account link"),
     "login_links": ("login_link", "login link"),
+    "files": ("file", "file"),
 }
 _BY_PREFIX = {}
 for _coll, (_obj, _label) in COLLECTIONS.items():

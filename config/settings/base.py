@@ -292,3 +292,17 @@ CELERY_BEAT_SCHEDULE.update(
         "payouts-reconcile": {"task": "payouts.tasks.payouts_reconcile", "schedule": 24 * 3600.0},
     }
 )
+# --- Disputes and chargebacks -----------------------------------------------------------
+# The other party answers a dispute within this many days; then it is in Support's queue anyway.
+DISPUTE_RESPONSE_DAYS = env.int("HOLDFAST_DISPUTE_RESPONSE_DAYS", default=3)
+# A ruling on more than this (the money the escrow holds) needs a second staff member to confirm it.
+DISPUTE_SECOND_APPROVAL_AMOUNT = Decimal(env.str("HOLDFAST_DISPUTE_SECOND_APPROVAL_AMOUNT", default="500.00"))
+# Evidence files: images and PDFs up to this size, kept through Django's storage API (STORAGES["default"]).
+DISPUTE_EVIDENCE_MAX_BYTES = env.int("HOLDFAST_DISPUTE_EVIDENCE_MAX_BYTES", default=5 * 1024 * 1024)
+# A chargeback on an escrow already released: "reserve" takes what the tasker's wallet still holds
+# (up to their net) until the chargeback closes; "platform" leaves the wallet alone (the loss is ours).
+CHARGEBACK_RELEASED_POLICY = env.str("HOLDFAST_CHARGEBACK_RELEASED_POLICY", default="reserve")
+CELERY_BEAT_SCHEDULE["disputes-escalate-overdue"] = {
+    "task": "disputes.tasks.disputes_escalate_overdue",
+    "schedule": 900.0,
+}

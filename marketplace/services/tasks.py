@@ -144,7 +144,8 @@ def task_cancel(*, task: Task, actor: User, reason: str = "") -> Task:
     """Cancel a task before the work is delivered. Only its client may call it.
 
     An open task is simply closed (pending offers rejected). An assigned task's unpaid escrow is
-    cancelled; a paid one is refunded to the client in full. Once the work is delivered the
+    cancelled; a paid one (the work has started) is refunded once the tasker agrees: disputes
+    turns the cancel into a request the tasker accepts, or Support rules on. Once the work is delivered the
     client approves it, asks for changes or disputes it instead. Calling it on a task that is
     already cancelled returns it unchanged.
     """
@@ -154,13 +155,14 @@ def task_cancel(*, task: Task, actor: User, reason: str = "") -> Task:
         return task
     reason = _clean_text(reason, field="reason", max_length=REASON_MAX_LENGTH, required=False, label="reason")
     if task.status in (Task.Status.ASSIGNED, Task.Status.IN_PROGRESS, Task.Status.DELIVERED):
-        refund_pending = False
+        refund_pending = requested = False
         for escrow in escrows_for_task(task_id=task.pk):
             # The processor is called here, outside any lock; the escrow services lock what they change.
             escrow = escrow_cancel(escrow=escrow, actor=actor, reason=reason or "Cancelled by the client")
             refund_pending |= escrow.refunds.filter(status=EscrowRefund.Status.PENDING).exists()
-        if refund_pending:
-            return Task.objects.get(pk=task.pk)  # the refund is not confirmed: its confirmation cancels the task
+            requested |= escrow.status == Escrow.Status.DISPUTED  # the tasker is asked to agree first
+        if refund_pending or requested:
+            return Task.objects.get(pk=task.pk)  # the refund is not made yet: it cancels the task when it is
     return _task_cancel_locked(task=task, actor=actor, reason=reason)
 
 

@@ -330,11 +330,18 @@ def test_cancel_open_task_rejects_pending_offers_and_is_idempotent(open_task):
     assert open_task.events.filter(to_status=Task.Status.CANCELLED).count() == 1
 
 
-def test_cancel_in_progress_refunds_in_full_but_not_after_delivery(assigned_task, tasker, stripe_emulator):
+def test_cancel_in_progress_refunds_in_full_once_the_tasker_agrees(assigned_task, tasker, stripe_emulator):
+    from disputes.models import Dispute
+    from disputes.services import dispute_settlement_accept
+
     _fund(assigned_task)
     with pytest.raises(PermissionDenied):
         services.task_cancel(task=assigned_task, actor=tasker)
     services.task_cancel(task=assigned_task, actor=assigned_task.client, reason="Found someone nearer")
+    assigned_task.refresh_from_db()
+    assert assigned_task.status == Task.Status.IN_PROGRESS  # the work has started: the tasker is asked
+    assert escrow_for_task(assigned_task).status == "disputed"
+    dispute_settlement_accept(dispute=Dispute.objects.get(escrow__task=assigned_task), actor=tasker)
     assigned_task.refresh_from_db()
     assert assigned_task.status == Task.Status.CANCELLED
     assert escrow_for_task(assigned_task).status == "refunded"

@@ -28,7 +28,15 @@ from payments.escrow.funding import (
     escrow_processor,
     escrows_payment_reconcile,
 )
-from payments.escrow.holds import Ruling, escrow_freeze, escrow_rule, escrow_unfreeze
+from payments.escrow.holds import (
+    Ruling,
+    escrow_cancel_request_register,
+    escrow_close_by_chargeback,
+    escrow_freeze,
+    escrow_hold_note,
+    escrow_rule,
+    escrow_unfreeze,
+)
 from payments.escrow.refunds import (
     escrow_needs_attention,
     escrow_refund,
@@ -58,10 +66,13 @@ __all__ = [
     "escrow_amount_check",
     "escrow_approve",
     "escrow_cancel",
+    "escrow_cancel_request_register",
     "escrow_checkout_start",
+    "escrow_close_by_chargeback",
     "escrow_create",
     "escrow_freeze",
     "escrow_fund_from_payment",
+    "escrow_hold_note",
     "escrow_lock",
     "escrow_needs_attention",
     "escrow_payment_confirm",

@@ -13,6 +13,7 @@ from accounts.models import User
 from core.errors import ApplicationError
 from payments.escrow.errors import EscrowError, require_party
 from payments.escrow.funding import escrow_fund_with, escrow_processor
+from payments.escrow.holds import escrow_cancel_request_handler
 from payments.escrow.refunds import escrow_refund
 from payments.escrow.transitions import escrow_lock, escrow_transition
 from payments.events import EscrowCancelled
@@ -27,7 +28,9 @@ def escrow_cancel(
     *, escrow: Escrow, actor: User | None, reason: str, unpaid_only: bool = False, expired: bool = False
 ) -> Escrow:
     """Cancel: an unpaid escrow is closed (its payment cancelled at the processor); a funded one
-    before delivery is refunded in full. Only the client (or the system, ``actor=None``).
+    before delivery is refunded in full — or, when a client asks and a cancellation-request handler
+    is registered (``holds.escrow_cancel_request_register``: disputes), held until the tasker agrees.
+    Only the client (or the system, ``actor=None``).
     ``unpaid_only`` (the expiry sweeper) leaves an escrow that has been paid meanwhile as it is;
     ``expired`` says so in the published ``EscrowCancelled`` (its task reopens for offers)."""
     if actor is not None:
@@ -35,6 +38,9 @@ def escrow_cancel(
     escrow.refresh_from_db()
     if escrow.status == Escrow.Status.CANCELLED or (unpaid_only and escrow.status != Escrow.Status.AWAITING_PAYMENT):
         return escrow
+    request = escrow_cancel_request_handler()
+    if escrow.status in (Escrow.Status.FUNDED, Escrow.Status.DISPUTED) and actor is not None and request:
+        return request(escrow=escrow, actor=actor, reason=reason)  # work has started: the tasker is asked
     if escrow.status == Escrow.Status.FUNDED:
         escrow_refund(
             escrow=escrow,

@@ -9,6 +9,7 @@ it back to funded with the review window restarted if the work had been delivere
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.db import transaction
@@ -18,11 +19,29 @@ from accounts.models import User
 from core.errors import ValidationError
 from core.money import parse_amount
 from payments.escrow.errors import EscrowError
+from payments.escrow.ledger import escrow_account
 from payments.escrow.refunds import escrow_refund
 from payments.escrow.release import escrow_release
-from payments.escrow.transitions import escrow_lock, escrow_transition
-from payments.events import EscrowFrozen, EscrowUnfrozen
+from payments.escrow.transitions import escrow_event_record, escrow_lock, escrow_transition
+from payments.events import EscrowFrozen, EscrowRefunded, EscrowUnfrozen
 from payments.models import Escrow, EscrowEvent, EscrowRefund
+from wallets.models import JournalEntry, LedgerAccount
+from wallets.services import ledger_post, platform_account
+
+# A client cancelling a funded escrow before delivery (the work has started) does not refund at once:
+# the tasker is asked to agree. The disputes app (above payments) registers how that request is made.
+CancelRequest = Callable[..., Escrow]
+_cancel_request: list[CancelRequest] = []
+
+
+def escrow_cancel_request_register(handler: CancelRequest) -> None:
+    """Set who handles a client's cancellation of a funded escrow: ``handler(escrow=, actor=, reason=)``
+    returns the escrow (held until the tasker agrees, or a ruling). Registering again replaces it."""
+    _cancel_request[:] = [handler]
+
+
+def escrow_cancel_request_handler() -> CancelRequest | None:
+    return _cancel_request[0] if _cancel_request else None
 
 
 class Ruling:
@@ -115,7 +134,7 @@ def escrow_rule(
     if outcome == Ruling.RELEASE:
         return escrow_release(escrow=escrow, actor=actor, reason=ruling, from_dispute=True)
     if outcome == Ruling.REFUND:
-        escrow_refund(escrow=escrow, amount=None, actor=actor, reason=ruling)
+        escrow_refund(escrow=escrow, amount=None, actor=actor, reason=ruling, for_ruling=True)
         escrow.refresh_from_db()
         return escrow
     held = escrow.client_total - escrow.refunded_amount
@@ -138,3 +157,57 @@ def escrow_rule(
                 "The refund part of the split is not confirmed yet; rule again later.", code="refund_pending"
             )
     return escrow_release(escrow=escrow, actor=actor, reason=ruling, from_dispute=True, to=Escrow.Status.SPLIT)
+
+
+def escrow_hold_note(
+    *, escrow: Escrow, actor: User | None, note: str, amount: Decimal | None = None, chargeback: bool = False
+) -> EscrowEvent:
+    """Put a step of a dispute or a chargeback on the escrow's timeline (no status changes)."""
+    kind = EscrowEvent.Kind.CHARGEBACK if chargeback else EscrowEvent.Kind.DISPUTE_STEP
+    return escrow_event_record(
+        escrow, kind, actor=actor, amount=amount, reason=note, from_status=escrow.status, to_status=escrow.status
+    )
+
+
+@transaction.atomic
+def escrow_close_by_chargeback(*, escrow: Escrow, key: str, reason: str) -> Escrow:
+    """The client's bank took the money back (a chargeback lost): what the escrow still holds covers
+    the loss booked when the bank withdrew it (``chargeback_losses``), and the escrow ends refunded
+    (by the bank, not through a refund of ours). Idempotent by ``key`` and by status."""
+    escrow = escrow_lock(escrow.pk)
+    if escrow.status == Escrow.Status.REFUNDED:
+        return escrow
+    if escrow.status not in (Escrow.Status.FUNDED, Escrow.Status.DISPUTED):
+        raise EscrowError(
+            f"This escrow is {escrow.get_status_display().lower()}: it holds nothing the bank could take.",
+            code="escrow_not_holding",
+        )
+    if escrow.refunds.filter(status=EscrowRefund.Status.PENDING).exists():
+        raise EscrowError("A refund is being processed; try again in a moment.", code="refund_in_progress")
+    held = escrow.client_total - escrow.refunded_amount
+    if held:
+        ledger_post(
+            idempotency_key=key,
+            kind=JournalEntry.Kind.CHARGEBACK,
+            reference=escrow,
+            lines=[
+                (escrow_account(escrow), -held),
+                (platform_account(kind=LedgerAccount.Kind.CHARGEBACK_LOSSES, currency=escrow.currency), held),
+            ],
+            actor=None,
+            memo=reason,
+        )
+    escrow.refunded_amount = escrow.client_total
+    escrow.save(update_fields=["refunded_amount", "updated_at"])
+    now = timezone.now()
+    return escrow_transition(
+        escrow=escrow,
+        to=Escrow.Status.REFUNDED,
+        kind=EscrowEvent.Kind.REFUNDED,
+        actor=None,
+        reason=reason,
+        amount=held,
+        fields={"refunded_at": now, "release_due_at": None},
+        event=EscrowRefunded(escrow_id=escrow.pk, task_id=escrow.task_id, amount=held, full=True),
+        now=now,
+    )

@@ -102,6 +102,10 @@ def escrow_refund_reserve(
             "Only an escrow holding the client's payment can be refunded.",
             code="escrow_not_funded" if escrow.status == Escrow.Status.AWAITING_PAYMENT else "escrow_not_refundable",
         )
+    if escrow.status == Escrow.Status.DISPUTED and not (for_ruling or processor_reference):
+        # Held for a dispute or a chargeback: only a ruling refunds it (holds.escrow_rule); a refund
+        # made outside Holdfast (processor_reference) is still taken in, since it has happened.
+        raise EscrowError("This escrow is held for a dispute: it is refunded only by a ruling.", code="escrow_disputed")
     if escrow.refunds.filter(status=EscrowRefund.Status.PENDING).exists():
         raise EscrowError("A refund is being processed; try again in a moment.", code="refund_in_progress")
     if undelivered_only and escrow.release_due_at is not None:

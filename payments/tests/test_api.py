@@ -128,10 +128,16 @@ def test_checkout_of_a_funded_escrow_is_refused(api_client):
     _error(api_client.post(f"{ESCROWS}{escrow.pk}/checkout/"), 404, "escrow_not_found")
 
 
-def test_cancel_refunds_before_delivery_and_is_refused_after(api_client):
+def test_cancel_refunds_before_delivery_once_the_tasker_agrees_and_is_refused_after(api_client):
+    from disputes.models import Dispute
+    from disputes.services import dispute_settlement_accept
+
     escrow = fund(accepted_escrow())
     api_client.force_authenticate(escrow.client)
     body = api_client.post(f"{ESCROWS}{escrow.pk}/cancel/", {"reason": "Changed my mind"}, format="json").json()
+    assert body["status"] == "disputed"  # the work has started: the tasker is asked to agree
+    dispute_settlement_accept(dispute=Dispute.objects.get(escrow=escrow), actor=escrow.tasker)
+    body = api_client.get(f"{ESCROWS}{escrow.pk}/").json()
     assert body["status"] == "refunded" and body["refunded_amount"] == "105.00"
     assert Task.objects.get(pk=escrow.task_id).status == Task.Status.CANCELLED
 

@@ -289,8 +289,12 @@ def test_partial_refund_then_release_pays_the_tasker_on_the_rest():
 
 
 def test_full_refund_cancels_the_task():
+    from disputes.models import Dispute
+    from disputes.services import dispute_settlement_accept
+
     escrow = escrow_funded()
     market.task_cancel(task=escrow.task, actor=escrow.client, reason="Changed my mind")
+    dispute_settlement_accept(dispute=Dispute.objects.get(escrow=escrow), actor=escrow.tasker)  # the tasker agrees
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.REFUNDED
     assert escrow.task.status == Task.Status.CANCELLED

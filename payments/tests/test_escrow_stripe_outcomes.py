@@ -116,15 +116,22 @@ def test_a_refund_stripe_reports_pending_is_settled_by_its_webhook(monkeypatch):
     assert escrow.events.filter(kind=EscrowEvent.Kind.PARTIALLY_REFUNDED).count() == 1
 
 
-def test_a_client_cancelling_while_stripe_has_the_refund_pending_gets_no_error(monkeypatch):
+def test_a_client_cancelling_while_stripe_has_the_refund_pending_gets_no_error(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    from disputes.models import Dispute
+    from disputes.services import dispute_settlement_accept
     from marketplace import services as market
 
     escrow = escrow_funded(amount="100.00")
     _answered_pending(monkeypatch)
     task = market.task_cancel(task=escrow.task, actor=escrow.client, reason="Plans changed")
+    dispute_settlement_accept(dispute=Dispute.objects.get(escrow=escrow), actor=escrow.tasker)  # the tasker agrees
+    task.refresh_from_db()
     assert task.status == Task.Status.IN_PROGRESS  # until Stripe confirms
 
-    services.escrow_refunds_settle_for_charge(charge_reference=escrow.payment.charge_reference, event_id="evt_1")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.escrow_refunds_settle_for_charge(charge_reference=escrow.payment.charge_reference, event_id="evt_1")
     task.refresh_from_db()
     escrow.refresh_from_db()
     assert task.status == Task.Status.CANCELLED and escrow.status == Escrow.Status.REFUNDED

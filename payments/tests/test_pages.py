@@ -194,12 +194,21 @@ def test_approve_from_the_task_page_releases(client):
     assert escrow.status == Escrow.Status.RELEASED and escrow.released_to_tasker == Decimal("80.00")
 
 
-def test_cancelling_a_paid_task_refunds_it_in_full(client):
+def test_cancelling_a_paid_task_refunds_it_in_full_once_the_tasker_agrees(client):
     task = funded_task()
     client.force_login(task.client)
     response = client.post(reverse("marketplace:task_cancel", args=[task.pk]), {"reason": "Plans changed"})
     assert response.status_code == 302
     escrow = Escrow.objects.get(task=task)
+    assert escrow.status == Escrow.Status.DISPUTED  # the work has started: the tasker is asked
+    from disputes.models import Dispute
+
+    client.force_login(escrow.tasker)
+    dispute = Dispute.objects.get(escrow=escrow)
+    page = client.get(reverse("disputes:dispute_detail", args=[dispute.pk])).content.decode()
+    assert "Accept this proposal" in page
+    client.post(reverse("disputes:dispute_accept", args=[dispute.pk]), {"tasker_amount": "0.00"})
+    escrow.refresh_from_db()
     task.refresh_from_db()
     assert escrow.status == Escrow.Status.REFUNDED and escrow.refunded_amount == Decimal("105.00")
     assert task.status == Task.Status.CANCELLED

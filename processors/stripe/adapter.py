@@ -16,6 +16,7 @@ from core.money import supported_currencies
 from processors.interface import (
     BankAccountSummary,
     BankPayout,
+    Chargeback,
     ConnectedAccount,
     EventKind,
     Payment,
@@ -46,6 +47,11 @@ EVENT_KINDS: dict[str, tuple[str, str]] = {
     "payout.failed": (EventKind.BANK_PAYOUT_CHANGED, "id"),
     "payout.canceled": (EventKind.BANK_PAYOUT_CHANGED, "id"),
     "payout.updated": (EventKind.BANK_PAYOUT_CHANGED, "id"),
+    "charge.dispute.created": (EventKind.CHARGEBACK_CREATED, "id"),
+    "charge.dispute.updated": (EventKind.CHARGEBACK_UPDATED, "id"),
+    "charge.dispute.closed": (EventKind.CHARGEBACK_CLOSED, "id"),
+    "charge.dispute.funds_withdrawn": (EventKind.CHARGEBACK_FUNDS_WITHDRAWN, "id"),
+    "charge.dispute.funds_reinstated": (EventKind.CHARGEBACK_FUNDS_REINSTATED, "id"),
 }
 
 
@@ -148,6 +154,32 @@ def bank_payout_from_stripe(payout: Any, account_reference: str) -> BankPayout:
         failure_code=payout.get("failure_code") or "",
         failure_message=payout.get("failure_message") or "",
         metadata=dict(payout.get("metadata") or {}),
+    )
+
+
+def chargeback_from_stripe(dispute: Any) -> Chargeback:
+    """A Stripe Dispute in neutral words. Its balance transactions say what Stripe took from the
+    platform's balance (negative: the amount and the dispute fee) and gave back (positive, when won)."""
+    currency = dispute.currency
+    transactions = list(dispute.get("balance_transactions") or [])
+    transactions = [t for t in transactions if not isinstance(t, str)]  # always expanded by Stripe
+    taken = [t for t in transactions if (t.get("amount") or 0) < 0]
+    given = [t for t in transactions if (t.get("amount") or 0) > 0]
+    fee = sum(int(t.get("fee") or 0) for t in taken)
+    details = dispute.get("evidence_details") or {}
+    return Chargeback(
+        processor=NAME,
+        reference=dispute.id,
+        charge_reference=_id(dispute.get("charge")),
+        status=dispute.status,
+        amount=gateway.money_from_stripe(dispute.amount, currency),
+        fee=gateway.money_from_stripe(fee, currency),
+        withdrawn=bool(taken),
+        reinstated=bool(given),
+        reason=dispute.get("reason") or "",
+        payment_reference=_id(dispute.get("payment_intent")),
+        evidence_due_by=details.get("due_by"),
+        evidence_submissions=int(details.get("submission_count") or 0),
     )
 
 
@@ -289,3 +321,18 @@ class StripeProcessor:
 
     def fees_total(self, *, currency: str) -> Money:
         return gateway.money_from_stripe(gateway.platform_fees_total(currency=currency), currency)
+
+    def chargeback_retrieve(self, reference: str) -> Chargeback:
+        return chargeback_from_stripe(gateway.dispute_retrieve(reference))
+
+    def chargeback_file_upload(self, *, name: str, content: bytes, content_type: str, key: str) -> str:
+        return gateway.file_create(name=name, content=content, content_type=content_type, key=key).id
+
+    def chargeback_evidence_submit(
+        self, reference: str, *, text: Mapping[str, str], files: Mapping[str, str], key: str
+    ) -> Chargeback:
+        evidence = {**text, **files}
+        return chargeback_from_stripe(gateway.dispute_submit_evidence(dispute_id=reference, evidence=evidence, key=key))
+
+    def chargeback_accept(self, reference: str, *, key: str) -> Chargeback:
+        return chargeback_from_stripe(gateway.dispute_accept(dispute_id=reference, key=key))

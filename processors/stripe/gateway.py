@@ -59,8 +59,10 @@ def configure() -> None:
     stripe.max_network_retries = 2
     if settings.STRIPE_EMULATED:
         stripe.api_base = settings.STRIPE_EMULATOR_URL
+        stripe.upload_api_base = settings.STRIPE_EMULATOR_URL
     else:
         stripe.api_base = "https://api.stripe.com"
+        stripe.upload_api_base = "https://files.stripe.com"
 
 
 def _opts(*, idempotency_key: str | None = None, account: str | None = None) -> dict[str, Any]:
@@ -428,7 +430,22 @@ def dispute_retrieve(dispute_id: str) -> StripeObject:
 
 
 def dispute_submit_evidence(*, dispute_id: str, evidence: Mapping[str, str], key: str) -> StripeObject:
-    return _call(stripe.Dispute.modify, dispute_id, evidence=dict(evidence), submit=True, **_opts(idempotency_key=key))
+    return _call(
+        stripe.Dispute.modify,
+        dispute_id,
+        evidence=dict(evidence),
+        submit=True,
+        **_opts(idempotency_key=key),
+    )
+
+
+def file_create(*, name: str, content: bytes, content_type: str, key: str) -> StripeObject:
+    """Upload a file to Stripe's Files API for a dispute's evidence (``purpose=dispute_evidence``)."""
+    import io
+
+    upload = io.BytesIO(content)
+    upload.name = name
+    return _call(stripe.File.create, purpose="dispute_evidence", file=upload, **_opts(idempotency_key=key))
 
 
 def dispute_accept(*, dispute_id: str, key: str) -> StripeObject:

@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     disputes,
     emulator,
     events,
+    files,
     payment_intents,
     payment_methods,
     payouts,

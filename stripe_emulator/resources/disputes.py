@@ -35,6 +35,18 @@ EVIDENCE_FIELDS = [
     "uncategorized_file",
     "uncategorized_text",
 ]
+# Evidence fields that take the id of a file uploaded with purpose dispute_evidence.
+FILE_FIELDS = {
+    "cancellation_policy",
+    "customer_communication",
+    "customer_signature",
+    "duplicate_charge_documentation",
+    "receipt",
+    "refund_policy",
+    "service_documentation",
+    "shipping_documentation",
+    "uncategorized_file",
+}
 
 
 def open_dispute(store, charge, req=None):
@@ -128,9 +140,22 @@ def update_dispute(req, dp_id):
     if dispute["status"] in ("won", "lost", "warning_closed"):
         raise errors.invalid("This dispute is already closed")
     evidence = req.dict("evidence")
+    if evidence and req.store.now() > dispute["evidence_details"]["due_by"]:
+        dispute["evidence_details"]["past_due"] = True
+        raise errors.invalid(
+            "The deadline to submit evidence for this dispute has passed.", code="dispute_evidence_past_due"
+        )
     for key, value in evidence.items():
         if key not in dispute["evidence"]:
             raise errors.invalid(f"Received unknown parameter: evidence[{key}]", param=f"evidence[{key}]")
+        if key in FILE_FIELDS and value:
+            upload = req.store.coll("files").get(value)
+            if upload is None or upload.get("_account") != req.account or upload["purpose"] != "dispute_evidence":
+                raise errors.invalid(
+                    f"No such file upload: '{value}' (files given as evidence need purpose dispute_evidence)",
+                    param=f"evidence[{key}]",
+                    code="resource_missing",
+                )
         dispute["evidence"][key] = value or None
     merge_metadata(dispute, req.params.get("metadata"))
     if evidence:

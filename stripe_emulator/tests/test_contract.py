@@ -181,3 +181,22 @@ def test_metadata_merge_and_errors(client, srv):
         bad.v1.customers.list()
     resp = emu(srv, "GET", "/v1/customers")
     assert resp.status_code == 401 and resp.json()["error"]["type"] == "invalid_request_error"
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_contract_file_upload(srv):
+    """`POST /v1/files` is multipart on Stripe's files host; the SDK's File has every field."""
+    import io
+
+    files_client = stripe.StripeClient(
+        "sk_test_emulator", base_addresses={"api": srv.url, "files": srv.url}, max_network_retries=0
+    )
+    upload = io.BytesIO(PDF)
+    upload.name = "proof.pdf"
+    created = files_client.v1.files.create(params={"purpose": "dispute_evidence", "file": upload})
+    data = check(created, stripe.File, "file", "file")
+    assert data["purpose"] == "dispute_evidence" and data["size"] == len(PDF) and data["type"] == "pdf"
+    assert data["filename"] == "proof.pdf"
+    check(files_client.v1.files.retrieve(created.id), stripe.File, "file", "file")

@@ -304,3 +304,50 @@ def test_connected_account_scoping(client, onboarded):
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.customers.retrieve(customer.id)
     assert client.v1.customers.retrieve(customer.id, options={"stripe_account": acct.id}).id == customer.id
+
+
+def _files_client(srv):
+    return stripe.StripeClient(
+        "sk_test_emulator", base_addresses={"api": srv.url, "files": srv.url}, max_network_retries=0
+    )
+
+
+def _upload(client, content, name="proof.pdf", purpose="dispute_evidence", key=None):
+    import io
+
+    upload = io.BytesIO(content)
+    upload.name = name
+    options = {"idempotency_key": key} if key else {}
+    return client.v1.files.create(params={"purpose": purpose, "file": upload}, options=options)
+
+
+def test_dispute_evidence_with_a_file_closes_by_the_evidence_given(client, srv):
+    files = _files_client(srv)
+    pdf = b"%PDF-1.4\n%%EOF\n"
+    first = _upload(files, pdf, key="upload-1")
+    assert _upload(files, pdf, key="upload-1").id == first.id  # an upload retried with its key is one file
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        _upload(files, b"MZ not a document", name="x.exe")
+    assert exc.value.code == "file_invalid_type"
+    identity = _upload(files, pdf, purpose="identity_document")
+
+    pi = pay(client, 10000, pm="pm_card_createDispute")
+    dispute = client.v1.disputes.list(params={"charge": pi.latest_charge}).data[0]
+    for bad in ("file_doesnotexist", identity.id):
+        with pytest.raises(stripe.InvalidRequestError):
+            client.v1.disputes.update(dispute.id, params={"evidence": {"service_documentation": bad}})
+    dispute = client.v1.disputes.update(
+        dispute.id, params={"evidence": {"service_documentation": first.id, "uncategorized_text": "winning_evidence"}}
+    )
+    assert dispute.status == "won" and dispute.evidence.service_documentation == first.id
+    assert dispute.evidence_details.submission_count == 1
+
+
+def test_dispute_evidence_after_due_by_is_refused(client, srv):
+    pi = pay(client, 10000, pm="pm_card_createDispute")
+    dispute = client.v1.disputes.list(params={"charge": pi.latest_charge}).data[0]
+    srv.advance_clock(8 * 86400)
+    with pytest.raises(stripe.InvalidRequestError) as exc:
+        client.v1.disputes.update(dispute.id, params={"evidence": {"uncategorized_text": "winning_evidence"}})
+    assert exc.value.code == "dispute_evidence_past_due"
+    assert client.v1.disputes.retrieve(dispute.id).status == "needs_response"
