@@ -264,3 +264,25 @@ LOGGING = {
     # 403s and other refusals: one warning line each (Django adds a traceback to a 403).
     "loggers": {"django.request": {"filters": ["client_errors_on_one_line"]}},
 }
+
+# --- Notifications and live updates (notifications app) ---------------------------------
+# The web process is ASGI (config/asgi.py, served by uvicorn): pages over HTTP, live updates over
+# WebSockets at /ws/live/. Each user's sockets join one group of the Redis channel layer (the same
+# Redis as Celery and the cache); apps push to it on commit (notifications/live.py).
+ASGI_APPLICATION = "config.asgi.application"
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": env("HOLDFAST_LIVE_PREFIX", default="holdfast-live"), "expiry": 30},
+    }
+}
+# A page whose socket is down polls this often (seconds) for the parts it shows live.
+LIVE_POLL_SECONDS = env.int("HOLDFAST_LIVE_POLL_SECONDS", default=10)
+# A socket that has not authenticated within this many seconds is closed.
+LIVE_AUTH_TIMEOUT_SECONDS = 10
+CELERY_BEAT_SCHEDULE["notifications-release-soon"] = {
+    # Tell the client a day before an escrow releases itself (once per review window).
+    "task": "notifications.tasks.escrows_release_soon_notify",
+    "schedule": 900.0,
+}
+NOTIFICATIONS_RELEASE_REMINDER = timedelta(hours=24)
