@@ -6,11 +6,17 @@ authentication reads the same cookie as the pages; apps send a JWT in the first 
 """
 
 import os
+import warnings
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-django_application = get_asgi_application()  # sets Django up before the consumers are imported
+django_application = get_asgi_application()
+# WhiteNoise serves static files as a file iterator; under ASGI Django reads it in a thread, which is
+# right for files and not worth a warning per request.
+warnings.filterwarnings(
+    "ignore", message="StreamingHttpResponse must consume synchronous iterators"
+)  # sets Django up before the consumers are imported
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
