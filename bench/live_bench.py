@@ -40,7 +40,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
 os.environ.setdefault("HOLDFAST_DATA_DIR", str(ROOT / ".data" / "test"))
 os.environ.setdefault("HOLDFAST_EMBEDDED_SERVICES", "true")
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only-not-secret-but-long-enough-for-hs256")
-os.environ.setdefault("HOLDFAST_LIVE_PREFIX", "holdfast-bench-live")
+# A prefix of its own per run: no group memberships left over from an earlier run.
+os.environ.setdefault("HOLDFAST_LIVE_PREFIX", f"holdfast-bench-live-{os.getpid()}")
 if not os.environ.get("DATABASE_URL") or not os.environ.get("REDIS_URL"):
     from config import embedded
 
@@ -141,12 +142,10 @@ async def client(url: str, token: str, ready: asyncio.Event, counter: list, rece
                 received.setdefault(message["data"]["seq"], []).append((hello["user"], at))
 
 
-async def run(args) -> None:
+async def run(args, tokens: list[tuple[int, str]]) -> None:
     port = _free_port()
     server = start_server(port)
     try:
-        people = users(args.clients)
-        tokens = [(u.pk, str(AccessToken.for_user(u))) for u in people]
         url = f"ws://127.0.0.1:{port}/ws/live/"
         ready, stop = asyncio.Event(), asyncio.Event()
         counter = [0, len(tokens)]
@@ -175,7 +174,11 @@ async def run(args) -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            print("(uvicorn did not stop within 30 s: killed)")
 
     committed = outcome["committed"]
     right = {seq: hits for seq, hits in received.items() if hits and all(u == user_ids[seq] for u, _ in hits)}
@@ -204,7 +207,8 @@ def main() -> None:
     args = parser.parse_args()
     _raise_file_limit()
     call_command("migrate", verbosity=0)
-    asyncio.run(run(args))
+    tokens = [(u.pk, str(AccessToken.for_user(u))) for u in users(args.clients)]
+    asyncio.run(run(args, tokens))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ gets its own user's messages. The formats are in the README ("Live updates").
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from urllib.parse import urlparse
 
@@ -24,6 +25,8 @@ from channels.security.websocket import OriginValidator
 from django.conf import settings
 
 from notifications import live
+
+logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BAD_MESSAGE = 4400
@@ -46,7 +49,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if self._timer is not None:
             self._timer.cancel()
         if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            try:
+                async with _group_slot():
+                    await self.channel_layer.group_discard(self.group, self.channel_name)
+            except Exception as exc:  # Redis gone: the membership expires by itself (group_expiry)
+                logger.warning("Socket of user %s left its group only by expiry: %r", self.user_id, exc)
 
     async def receive_json(self, content, **kwargs) -> None:
         kind = content.get("type") if isinstance(content, dict) else None
@@ -98,7 +105,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             self._timer = None
         self.user_id = user_id
         self.group = live.group_name(user_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        async with _group_slot():
+            await self.channel_layer.group_add(self.group, self.channel_name)
         await self.send_json({"type": "ready", "user": user_id, "via": via})
 
     async def _refuse(self, code: str, message: str) -> None:
@@ -123,6 +131,20 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return False
         allowed = settings.ALLOWED_HOSTS or (["localhost", "127.0.0.1", "[::1]"] if settings.DEBUG else [])
         return OriginValidator(None, allowed).valid_origin(urlparse(origin.decode("latin1")))
+
+
+# Joining and leaving groups each borrow a Redis connection: when thousands of sockets come or go
+# at once (a restart), they take turns instead of exhausting the connection pool.
+GROUP_OPERATIONS_AT_ONCE = 100
+_slots: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+
+def _group_slot() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slot = _slots.get(loop)
+    if slot is None:
+        slot = _slots[loop] = asyncio.Semaphore(GROUP_OPERATIONS_AT_ONCE)
+    return slot
 
 
 @database_sync_to_async

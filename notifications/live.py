@@ -29,6 +29,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 MESSAGE_TYPE = "live.message"  # the consumer's handler (LiveConsumer.live_message)
+SENDS_AT_ONCE = 32
 
 
 def group_name(user_id: int) -> str:
@@ -78,18 +79,39 @@ class _Sender:
         from channels.layers import get_channel_layer
 
         layer = get_channel_layer()
+        # Several sends at once (each is a few Redis round trips): a burst of commits does not
+        # queue behind one another. Messages to one user still leave in order (chained).
+        slots = asyncio.Semaphore(SENDS_AT_ONCE)
+        last: dict[str, asyncio.Task] = {}
+        in_flight: set[asyncio.Task] = set()
+
+        async def send_one(group: str, body: dict[str, Any], before: asyncio.Task | None) -> None:
+            if before is not None:  # first the earlier message to this user, then a slot
+                await asyncio.wait([before])
+            async with slots:
+                try:
+                    await layer.group_send(group, body)
+                except Exception:  # a live message is a hint: log, never fail the next one
+                    logger.exception("Live message to %s not sent", group)
+
         while True:
             item = await self.queue.get()
-            try:
-                if isinstance(item, asyncio.Event):  # a flush marker: everything before it went
-                    item.set()
-                    continue
-                group, body = item
-                await layer.group_send(group, body)
-            except Exception:  # a live message is a hint: log, never fail the next one
-                logger.exception("Live message to %s not sent", item[0] if isinstance(item, tuple) else item)
-            finally:
-                self.queue.task_done()
+            if isinstance(item, asyncio.Event):  # a flush marker: everything before it has gone
+                if in_flight:
+                    await asyncio.wait(set(in_flight))
+                item.set()
+                continue
+            group, body = item
+            task = asyncio.ensure_future(send_one(group, body, last.get(group)))
+            last[group] = task
+            in_flight.add(task)
+
+            def done(finished: asyncio.Task, group: str = group) -> None:
+                in_flight.discard(finished)
+                if last.get(group) is finished:
+                    del last[group]
+
+            task.add_done_callback(done)
 
     def submit(self, group: str, body: dict[str, Any]) -> None:
         self.loop.call_soon_threadsafe(self.queue.put_nowait, (group, body))

@@ -273,7 +273,24 @@ ASGI_APPLICATION = "config.asgi.application"
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": env("HOLDFAST_LIVE_PREFIX", default="holdfast-live"), "expiry": 30},
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    # Per process and event loop: one web process holds thousands of sockets, which
+                    # all leave their groups at once when it restarts.
+                    "max_connections": env.int("HOLDFAST_LIVE_REDIS_CONNECTIONS", default=500),
+                    # Must outlast the layer's blocking receive (BZPOPMIN, 5 s): redis-py's default
+                    # read timeout of 5 s would cut an idle process's receive loop off.
+                    "socket_timeout": 30,
+                }
+            ],
+            "prefix": env("HOLDFAST_LIVE_PREFIX", default="holdfast-live"),
+            "expiry": 30,
+            # Messages waiting for one web process (its sockets share one Redis list): a burst of
+            # commits must not overflow it, or messages are dropped.
+            "capacity": env.int("HOLDFAST_LIVE_CAPACITY", default=20000),
+        },
     }
 }
 # A page whose socket is down polls this often (seconds) for the parts it shows live.

@@ -21,4 +21,4 @@ WHITENOISE_AUTOREFRESH = True
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 LOGGING["loggers"] = {**LOGGING["loggers"], "stripe": {"level": "WARNING"}}  # noqa: F405  (one line per API call otherwise)
-CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "holdfast-test-live"  # noqa: F405
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ.get("HOLDFAST_LIVE_PREFIX", "holdfast-test-live")  # noqa: F405

@@ -181,3 +181,18 @@ def test_a_logged_in_page_joins_with_its_session_but_only_from_our_own_origin():
         await foreign.disconnect()
 
     run(scenario)
+
+
+def test_a_socket_idle_longer_than_the_layers_receive_still_gets_messages():
+    # The channel layer blocks on Redis for 5 s at a time; a read timeout as short would end an
+    # idle socket's receive loop.
+    user = UserFactory()
+
+    async def scenario():
+        socket = await authenticated_socket(user)
+        assert await socket.receive_nothing(timeout=7)
+        await database_sync_to_async(lambda: live.push(user.pk, "wallet"))()
+        assert (await socket.receive_json_from(timeout=TIMEOUT))["topic"] == "wallet"
+        await socket.disconnect()
+
+    run(scenario)
