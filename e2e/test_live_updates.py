@@ -105,7 +105,7 @@ def test_the_escrow_page_switches_to_funded_without_a_reload(browser, asgi_serve
     assert watcher.evaluate("window.__notReloaded") is True
     assert Escrow.objects.get(pk=escrow.pk).status == Escrow.Status.FUNDED
     # And the bell counts the new notification, also without a reload.
-    expect(watcher.locator("[data-live-unread]")).to_have_text("1")
+    expect(watcher.locator(".bell [data-live-unread]")).to_have_text("1")
 
 
 def test_with_the_socket_down_the_page_polls(browser, asgi_server, stripe_emulator, contexts, settings):

@@ -1,7 +1,7 @@
 """Which domain event tells whom what: the notification kinds and the live topics.
 
-A capability that publishes a domain event gets notifications by one function here-or-in-its-own
-subscribers module, never by a change to the publisher::
+A capability that publishes a domain event gets notifications by one function (in
+``notifications/subscribers.py``), never by a change to the publisher::
 
     @notifies(PayoutPaid, kind="payout_paid", label="Payout paid")
     def payout_paid(event: PayoutPaid) -> Iterable[Notice]:

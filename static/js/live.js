@@ -61,6 +61,11 @@
     return active.tagName === "TEXTAREA" || (active.tagName === "INPUT" && /^(text|number|email|search|tel|url|password)$/.test(active.type));
   }
 
+  // Each rendering of a form carries a new CSRF token: not a change worth swapping a part for.
+  function comparable(html) {
+    return html.replace(/name="csrfmiddlewaretoken" value="[^"]*"/g, "");
+  }
+
   function setUnread(count) {
     document.querySelectorAll("[data-live-unread]").forEach(function (badge) {
       badge.textContent = String(count);
@@ -85,7 +90,7 @@
         (topic === null ? parts() : wanted).forEach(function (part) {
           const name = part.getAttribute("data-live-part");
           const next = fresh.querySelector('[data-live-part="' + name + '"]');
-          if (!next || next.innerHTML === part.innerHTML || typingIn(part)) return;
+          if (!next || comparable(next.innerHTML) === comparable(part.innerHTML) || typingIn(part)) return;
           part.replaceWith(document.importNode(next, true));
         });
         const badge = fresh.querySelector("[data-live-unread]");
