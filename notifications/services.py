@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
@@ -54,6 +54,8 @@ def event_notify(*, event: DomainEvent) -> Delivery:
     for kind, notifier in registry.notifiers_for(type(event)):
         try:
             notices = list(notifier(event) or ())
+        except DatabaseError:
+            raise  # the database is down, not the notifier wrong: the task retries
         except Exception:
             logger.exception("Notifier %s failed for %r", kind.key, event)
             continue
@@ -67,6 +69,8 @@ def event_notify(*, event: DomainEvent) -> Delivery:
     for refresher in registry.refreshers_for(type(event)):
         try:
             topics.update(refresher(event) or ())
+        except DatabaseError:
+            raise
         except Exception:
             logger.exception("Live refresher %s failed for %r", refresher.__qualname__, event)
     for user_id, topic in sorted(topics):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from smtplib import SMTPException
 
 from celery import Task, shared_task
+from django.db import OperationalError
 
 EMAIL_TASK = {
     "autoretry_for": (SMTPException, OSError),
@@ -25,7 +26,13 @@ class EmailTask(Task):
 
 
 @shared_task(
-    acks_late=True, soft_time_limit=60, time_limit=90, autoretry_for=(OSError,), max_retries=5, retry_backoff=5
+    acks_late=True,
+    soft_time_limit=60,
+    time_limit=90,
+    autoretry_for=(OSError, OperationalError),  # Redis or the database away for a moment
+    max_retries=8,
+    retry_backoff=5,
+    retry_backoff_max=600,
 )
 def event_deliver(encoded_event: dict) -> int:
     """Notify the people a domain event concerns and refresh their live pages (idempotent: a
