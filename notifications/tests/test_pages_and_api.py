@@ -102,3 +102,13 @@ def test_api_refuses_a_bad_filter_and_anonymous_callers(api_client):
     api_client.force_authenticate(user)
     bad = api_client.get("/api/v1/notifications/?unread=perhaps")
     assert bad.status_code == 400 and bad.json()["error"]["code"]
+
+
+def test_staff_see_who_was_told_what_in_the_back_office(client, django_user_model):
+    admin = django_user_model.objects.create_superuser("boss@example.com", "pw-123456789")
+    note = notify(UserFactory(), 1, title="Payment held for the fence")[0]
+    client.force_login(admin)
+    listing = client.get("/admin/notifications/notification/")
+    assert listing.status_code == 200 and "Payment held for the fence" in listing.content.decode()
+    assert client.get(f"/admin/notifications/notification/{note.pk}/change/").status_code == 200
+    assert client.get("/admin/notifications/notification/add/").status_code == 403  # nobody writes them by hand

@@ -177,6 +177,13 @@
     stopped = true;
     if (socket) socket.close();
   });
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;  // back from the browser's page cache: catch up and listen again
+    stopped = false;
+    missed = true;
+    attempts = 0;
+    connect();
+  });
   window.HoldfastLive = { refresh: refresh, backoff: backoff };
   connect();
 })();
