@@ -15,4 +15,4 @@ RUN useradd --create-home holdfast
 USER holdfast
 EXPOSE 8000
 # ASGI: pages, API and the live-updates WebSocket (/ws/live/) in one process per worker.
-CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "3", "--lifespan", "off", "--no-proxy-headers"]
+CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "3", "--lifespan", "off", "--no-proxy-headers", "--timeout-graceful-shutdown", "10"]

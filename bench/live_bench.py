@@ -89,6 +89,7 @@ def start_server(port: int) -> subprocess.Popen:
     command = [
         sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port),
         "--lifespan", "off", "--no-proxy-headers", "--log-level", "warning", "--backlog", "4096",
+        "--timeout-graceful-shutdown", "10",
     ]  # fmt: skip
     server = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy(), preexec_fn=_raise_file_limit)
     deadline = time.monotonic() + 120
@@ -131,11 +132,8 @@ async def client(url: str, token: str, ready: asyncio.Event, counter: list, rece
         counter[0] += 1
         if counter[0] == counter[1]:
             ready.set()
-        while not stop.is_set():
-            try:
-                raw = await asyncio.wait_for(socket_.recv(), timeout=0.5)
-            except TimeoutError:
-                continue
+        while True:  # cancelled when the run is over
+            raw = await socket_.recv()
             at = time.time()
             message = json.loads(raw)
             if message.get("topic") == "bench":
@@ -171,6 +169,8 @@ async def run(args, tokens: list[tuple[int, str]]) -> None:
         while len(received) < len(user_ids) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
         stop.set()
+        for task in tasks:
+            task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
     finally:
         server.terminate()
