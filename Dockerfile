@@ -14,4 +14,5 @@ RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost DATABASE_URL=pos
 RUN useradd --create-home holdfast
 USER holdfast
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]
+# ASGI: pages, API and the live-updates WebSocket (/ws/live/) in one process per worker.
+CMD ["uvicorn", "config.asgi:application", "--host", "0.0.0.0", "--port", "8000", "--workers", "3", "--lifespan", "off", "--no-proxy-headers", "--timeout-graceful-shutdown", "10"]

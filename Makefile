@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python bench/ledger_bench.py
 	$(BIN)/python bench/escrow_bench.py
 	$(BIN)/python bench/payout_bench.py
+	$(BIN)/python bench/live_bench.py
 
 # A first `make run` on empty data, phase by phase (its own data directory and ports).
 bench-startup: install

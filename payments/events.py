@@ -23,9 +23,11 @@ class EscrowFunded(EscrowChanged):
 
 @dataclass(frozen=True)
 class EscrowPaymentFailed(EscrowChanged):
-    """A payment attempt was declined (recorded once per failed charge)."""
+    """A payment attempt was declined (recorded once per failed charge). ``attempt`` names the
+    attempt (the processor record's idempotency key): the same decline reported twice has one."""
 
     message: str
+    attempt: str = ""
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class EscrowRefunded(EscrowChanged):
 
     amount: Decimal
     full: bool
+    refund_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -64,3 +67,20 @@ class EscrowFrozen(EscrowChanged):
 @dataclass(frozen=True)
 class EscrowUnfrozen(EscrowChanged):
     """The hold was lifted without a ruling (a dispute withdrawn): back to funded."""
+
+
+@dataclass(frozen=True)
+class EscrowDelivered(EscrowChanged):
+    """The tasker delivered: the review window of this funded escrow started. ``record_id`` is the
+    delivery's timeline entry (each delivery has its own)."""
+
+    record_id: int
+
+
+@dataclass(frozen=True)
+class EscrowChangesRequested(EscrowChanged):
+    """The client asked for changes: the review window stopped until the next delivery.
+    ``record_id`` is the request's timeline entry."""
+
+    record_id: int
+    reason: str

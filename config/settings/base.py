@@ -306,3 +306,41 @@ CELERY_BEAT_SCHEDULE["disputes-escalate-overdue"] = {
     "task": "disputes.tasks.disputes_escalate_overdue",
     "schedule": 900.0,
 }
+# --- Notifications and live updates (notifications app) ---------------------------------
+# The web process is ASGI (config/asgi.py, served by uvicorn): pages over HTTP, live updates over
+# WebSockets at /ws/live/. Each user's sockets join one group of the Redis channel layer (the same
+# Redis as Celery and the cache); apps push to it on commit (notifications/live.py).
+ASGI_APPLICATION = "config.asgi.application"
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    # Per process and event loop: one web process holds thousands of sockets, which
+                    # all leave their groups at once when it restarts.
+                    "max_connections": env.int("HOLDFAST_LIVE_REDIS_CONNECTIONS", default=500),
+                    # Must outlast the layer's blocking receive (BZPOPMIN, 5 s): redis-py's default
+                    # read timeout of 5 s would cut an idle process's receive loop off.
+                    "socket_timeout": 30,
+                }
+            ],
+            "prefix": env("HOLDFAST_LIVE_PREFIX", default="holdfast-live"),
+            "expiry": 30,
+            # Messages waiting for one web process (its sockets share one Redis list): a burst of
+            # commits must not overflow it, or messages are dropped.
+            "capacity": env.int("HOLDFAST_LIVE_CAPACITY", default=20000),
+        },
+    }
+}
+# A page whose socket is down polls this often (seconds) for the parts it shows live.
+LIVE_POLL_SECONDS = env.int("HOLDFAST_LIVE_POLL_SECONDS", default=10)
+# A socket that has not authenticated within this many seconds is closed.
+LIVE_AUTH_TIMEOUT_SECONDS = 10
+CELERY_BEAT_SCHEDULE["notifications-release-soon"] = {
+    # Tell the client a day before an escrow releases itself (once per review window).
+    "task": "notifications.tasks.escrows_release_soon_notify",
+    "schedule": 900.0,
+}
+NOTIFICATIONS_RELEASE_REMINDER = timedelta(hours=24)

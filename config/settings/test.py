@@ -22,3 +22,4 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 LOGGING["loggers"] = {**LOGGING["loggers"], "stripe": {"level": "WARNING"}}  # noqa: F405  (one line per API call otherwise)
 STRIPE_MAX_WRITES_PER_SECOND = 0  # paced only where a test is about pacing (payouts/tests, bench/payout_bench.py)
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = os.environ.get("HOLDFAST_LIVE_PREFIX", "holdfast-test-live")  # noqa: F405

@@ -65,5 +65,6 @@ def test_a_failing_on_commit_subscriber_does_not_fail_the_publisher(django_captu
 @pytest.mark.django_db
 def test_the_apps_above_payments_follow_its_events():
     assert "marketplace.subscribers.task_funded" in events.subscribers(EscrowFunded)["in_transaction"]
-    assert "notifications.subscribers.escrow_funded_notify" in events.subscribers(EscrowFunded)["on_commit"]
+    # notifications: one on-commit subscriber that queues the delivery task (notifications/registry.py)
+    assert "notifications.registry.enqueue_EscrowFunded" in events.subscribers(EscrowFunded)["on_commit"]
     assert "marketplace.subscribers.task_released" in events.subscribers(EscrowReleased)["in_transaction"]

@@ -8,9 +8,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core import events
 from core.errors import Conflict, InvalidTransition, PermissionDenied, ValidationError
 from core.money import money, parse_amount, validate_currency
 from core.validation import model_full_clean
+from marketplace.events import OfferAccepted, OfferSubmitted
 from marketplace.models import Offer, Task
 from marketplace.services.common import (
     MESSAGE_MAX_LENGTH,
@@ -69,6 +71,7 @@ def offer_submit(*, task: Task, tasker: User, amount: Decimal | str | int, curre
     except IntegrityError:  # the partial unique index caught a concurrent duplicate
         raise _offer_exists()
     _event_record(task=task, offer=offer, actor=tasker, from_status="", to_status=Offer.Status.PENDING)
+    events.publish(OfferSubmitted(offer_id=offer.pk, task_id=task.pk, tasker_id=tasker.pk, client_id=task.client_id))
     return offer
 
 
@@ -174,7 +177,12 @@ def offer_accept(*, offer: Offer, actor: User) -> Offer:
         to_status=Task.Status.ASSIGNED,
         reason=f"Offer of {offer.amount} accepted",
     )
-    escrow_create(
+    escrow = escrow_create(
         task_id=task.pk, offer_id=offer.pk, client=task.client, tasker=offer.tasker, amount=offer.amount, actor=actor
+    )
+    events.publish(
+        OfferAccepted(
+            offer_id=offer.pk, task_id=task.pk, tasker_id=offer.tasker_id, client_id=task.client_id, escrow_id=escrow.pk
+        )
     )
     return offer

@@ -246,7 +246,7 @@ def escrow_payment_failure_record(
     )
     if created:
         escrow_event_record(escrow, EscrowEvent.Kind.PAYMENT_FAILED, reason=message)
-        events.publish(EscrowPaymentFailed(escrow_id=escrow.pk, task_id=escrow.task_id, message=message))
+        events.publish(EscrowPaymentFailed(escrow_id=escrow.pk, task_id=escrow.task_id, message=message, attempt=key))
     return escrow
 
 

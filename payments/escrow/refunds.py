@@ -213,7 +213,9 @@ def escrow_refund_complete(*, refund: EscrowRefund, processor_reference: str) ->
     refund.save()
     full = escrow.refunded_amount >= escrow.client_total
     if full and escrow.status in HOLDING:
-        refunded = EscrowRefunded(escrow_id=escrow.pk, task_id=escrow.task_id, amount=refund.amount, full=True)
+        refunded = EscrowRefunded(
+            escrow_id=escrow.pk, task_id=escrow.task_id, amount=refund.amount, full=True, refund_id=refund.pk
+        )
         escrow_transition(
             escrow=escrow,
             to=Escrow.Status.REFUNDED,
@@ -235,7 +237,11 @@ def escrow_refund_complete(*, refund: EscrowRefund, processor_reference: str) ->
             from_status=escrow.status,
             to_status=escrow.status,
         )
-        events.publish(EscrowRefunded(escrow_id=escrow.pk, task_id=escrow.task_id, amount=refund.amount, full=False))
+        events.publish(
+            EscrowRefunded(
+                escrow_id=escrow.pk, task_id=escrow.task_id, amount=refund.amount, full=False, refund_id=refund.pk
+            )
+        )
     return refund
 
 

@@ -13,8 +13,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from core import sql
+from core import events, sql
 from payments.escrow.transitions import escrow_event_record, escrow_lock
+from payments.events import EscrowChangesRequested, EscrowDelivered
 from payments.models import Escrow, EscrowEvent
 
 
@@ -47,12 +48,13 @@ def escrows_delivery_record(*, escrows: list[Escrow], actor: User) -> list[Escro
             continue
         escrow.release_due_at = timezone.now() + escrow.review_window
         escrow.save(update_fields=["release_due_at", "updated_at"])
-        escrow_event_record(
+        record = escrow_event_record(
             escrow,
             EscrowEvent.Kind.DELIVERED,
             actor=actor,
             reason=f"Releases automatically on {escrow.release_due_at:%Y-%m-%d %H:%M} UTC",
         )
+        events.publish(EscrowDelivered(escrow_id=escrow.pk, task_id=escrow.task_id, record_id=record.pk))
         started.append(escrow)
     return started
 
@@ -66,7 +68,10 @@ def escrows_changes_requested_record(*, escrows: list[Escrow], actor: User, reas
             continue
         escrow.release_due_at = None
         escrow.save(update_fields=["release_due_at", "updated_at"])
-        escrow_event_record(escrow, EscrowEvent.Kind.CHANGES_REQUESTED, actor=actor, reason=reason)
+        record = escrow_event_record(escrow, EscrowEvent.Kind.CHANGES_REQUESTED, actor=actor, reason=reason)
+        events.publish(
+            EscrowChangesRequested(escrow_id=escrow.pk, task_id=escrow.task_id, record_id=record.pk, reason=reason)
+        )
         stopped.append(escrow)
     return stopped
 
