@@ -21,6 +21,8 @@ PREFIXES = {
     "webhook_endpoint": "we",
     "bank_account": "ba",
     "request": "req",
+    "setup_intent": "seti",
+    "ephemeral_key": "ephkey",
 }
 
 
@@ -34,6 +36,10 @@ def new_id(kind):
 
 def client_secret(pi_id):
     return f"{pi_id}_secret_{random_token(25)}"
+
+
+def ephemeral_secret():
+    return f"ek_test_{random_token(48)}"
 
 
 def webhook_secret():

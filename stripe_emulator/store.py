@@ -31,6 +31,8 @@ COLLECTIONS = {
     "webhook_endpoints": ("webhook_endpoint", "webhook endpoint"),
     "bank_accounts": ("bank_account", "external account"),
     "account_links": ("account_link", "account link"),
+    "setup_intents": ("setup_intent", "setup_intent"),
+    "ephemeral_keys": ("ephemeral_key", "ephemeral key"),
 }
 _BY_PREFIX = {}
 for _coll, (_obj, _label) in COLLECTIONS.items():

@@ -7,11 +7,13 @@ from . import (  # noqa: F401
     customers,
     disputes,
     emulator,
+    ephemeral_keys,
     events,
     payment_intents,
     payment_methods,
     payouts,
     refunds,
+    setup_intents,
     transfers,
     webhook_endpoints,
 )
