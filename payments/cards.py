@@ -243,7 +243,9 @@ class PaymentSheet:
     setup_intent_client_secret: str = ""
 
 
-def payment_sheet_for(*, user: User, payment_client_secret: str = "", payment_customer: str = "", payment_reference: str = "") -> PaymentSheet:
+def payment_sheet_for(
+    *, user: User, payment_client_secret: str = "", payment_customer: str = "", payment_reference: str = ""
+) -> PaymentSheet:
     """The customer, a fresh ephemeral key and the publishable key, with the client secret of the
     payment to make (an escrow's or a top-up's, made for this customer) or, with none, of a new
     setup to save a card."""

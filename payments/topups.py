@@ -547,7 +547,8 @@ def _withdrawal_settle(*, withdrawal: WalletWithdrawal, answer: Refund, event_id
     elif answer.status in (RefundStatus.FAILED, RefundStatus.CANCELED):
         at = registry.processor(answer.processor).display_name
         withdrawal_fail(
-            withdrawal=withdrawal, message=f"{at} reports it {answer.status} ({answer.failure_reason or answer.status})."
+            withdrawal=withdrawal,
+            message=f"{at} reports it {answer.status} ({answer.failure_reason or answer.status}).",
         )
     else:
         WalletWithdrawal.objects.filter(pk=withdrawal.pk, status=WalletWithdrawal.Status.PENDING).update(

@@ -167,7 +167,8 @@ class PaymentProcessor(Protocol):
     def payment_confirm(
         self, reference: str, *, method: str, key: str, return_url: str, save_method: bool = False
     ) -> Payment:
-        """``save_method`` keeps the card for the payment's customer once it succeeds. Raises ``PaymentError(code="card_declined", details={"decline_code", "charge"})`` on a decline."""
+        """``save_method`` keeps the card for the payment's customer once it succeeds. Raises
+        ``PaymentError(code="card_declined", details={"decline_code", "charge"})`` on a decline."""
         ...
 
     def payment_cancel(self, reference: str, *, key: str) -> Payment: ...

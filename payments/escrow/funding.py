@@ -142,7 +142,8 @@ def escrow_payment_confirm(
 
     A saved card must be the client's own (another client's is ``card_not_found``, a 404, however
     it was learnt); ``save_card`` keeps a new card for the client once the payment succeeds. The
-    bank may still ask for 3-D Secure with a saved card (``requires_action`` and its page). A decline is recorded on the escrow (reason shown, retry possible) and raised as
+    bank may still ask for 3-D Secure with a saved card (``requires_action`` and its page). A decline
+    is recorded on the escrow (reason shown, retry possible) and raised as
     ``card_declined``. Success is not yet "funded": the escrow is funded when the processor's
     success event arrives. Each attempt has its own idempotency key, so a double-submitted form
     confirms once.

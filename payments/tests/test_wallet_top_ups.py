@@ -74,7 +74,8 @@ def test_top_up_fund_an_escrow_refund_to_the_wallet_and_withdraw_the_rest_to_the
 def test_a_full_refund_of_a_wallet_paid_escrow_goes_back_to_the_wallet():
     client = ClientFactory()
     top_up(client, "105.00")
-    escrow = services.escrow_fund_from_wallet(escrow=escrow_awaiting_payment(amount="100.00", client=client), actor=client)
+    escrow = escrow_awaiting_payment(amount="100.00", client=client)
+    escrow = services.escrow_fund_from_wallet(escrow=escrow, actor=client)
     services.escrow_cancel(escrow=escrow, actor=client, reason="Changed my mind")
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.REFUNDED
@@ -293,6 +294,8 @@ def test_expired_cards_are_flagged():
 
     client = ClientFactory()
     setup = cards.card_setup_start(user=client)
-    cards.card_setup_confirm(user=client, setup_reference=setup.reference, method="pm_card_visa", return_url="http://t/")
+    cards.card_setup_confirm(
+        user=client, setup_reference=setup.reference, method="pm_card_visa", return_url="http://t/"
+    )
     assert cards.cards_for_client(user=client, today=dt.date(2034, 12, 31))[0].expired is False
     assert cards.cards_for_client(user=client, today=dt.date(2035, 1, 1))[0].expired is True

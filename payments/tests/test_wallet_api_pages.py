@@ -1,0 +1,156 @@
+"""Saved cards, top-ups, paying from the wallet and the payment sheet through the API and the pages:
+the owner only (someone else's card or top-up is a 404), the one error shape, nothing moved on a refusal."""
+
+from decimal import Decimal
+
+import pytest
+
+from accounts.tests.factories import ClientFactory
+from payments import topups
+from payments.escrow import escrow_fund_from_payment
+from payments.models import Escrow, WalletTopUp
+from payments.tests.factories import escrow_awaiting_payment
+from wallets.models import LedgerAccount
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("emulated_escrows")]
+
+
+def _error(response, status, code):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["code"] == code and body["error"]["message"]
+    return body["error"]
+
+
+def _balance(user, currency="USD"):
+    account = LedgerAccount.objects.filter(kind="user_wallet", user=user, currency=currency).first()
+    return account.balance if account else Decimal("0.00")
+
+
+def test_cards_top_ups_wallet_payment_and_withdrawal_through_the_api(api_client):
+    client, other = ClientFactory(), ClientFactory()
+    api_client.force_authenticate(client)
+    assert api_client.get("/api/v1/cards/").json() == []
+
+    setup = api_client.post("/api/v1/cards/setup/").json()
+    assert setup["client_secret"].startswith(setup["setup_intent_id"]) and setup["customer"].startswith("cus_")
+    saved = api_client.post(
+        f"/api/v1/cards/setup/{setup['setup_intent_id']}/confirm/", {"payment_method": "pm_card_mastercard"}
+    ).json()
+    assert saved["status"] == "succeeded"
+    listed = api_client.get("/api/v1/cards/").json()
+    assert [(c["brand"], c["last4"], c["is_default"], c["expired"]) for c in listed] == [
+        ("mastercard", "4444", True, False)
+    ]
+    card = listed[0]["id"]
+
+    # Top up with the saved card, in one call each; the webhook task then funds it.
+    bad = api_client.post("/api/v1/wallet/top-ups/", {"amount": "100.00", "currency": "JPY"})
+    assert bad.status_code == 400
+    _error(api_client.post("/api/v1/wallet/top-ups/", {"amount": "1.00", "currency": "USD"}), 400, "top_up_below_minimum")
+    created = api_client.post("/api/v1/wallet/top-ups/", {"amount": "150.00", "currency": "USD"})
+    assert created.status_code == 201, created.content
+    top_up_id = created.json()["top_up"]["id"]
+    assert created.json()["client_secret"] and created.json()["publishable_key"]
+    paid = api_client.post(f"/api/v1/wallet/top-ups/{top_up_id}/confirm/", {"payment_method": card})
+    assert paid.json()["status"] == "succeeded"
+    top_up = WalletTopUp.objects.get(pk=top_up_id)
+    topups.top_up_fund_from_payment(payment_reference=top_up.payment.reference)
+    assert api_client.get(f"/api/v1/wallet/top-ups/{top_up_id}/").json()["status"] == "succeeded"
+
+    escrow = escrow_awaiting_payment(amount="100.00", client=client)
+    funded = api_client.post(f"/api/v1/escrows/{escrow.pk}/fund-from-wallet/")
+    assert funded.status_code == 200 and funded.json()["status"] == "funded"
+    assert _balance(client) == Decimal("45.00")
+
+    withdrawn = api_client.post(f"/api/v1/wallet/top-ups/{top_up_id}/withdraw/", {})
+    assert withdrawn.json()["amount"] == "45.00" and withdrawn.json()["status"] == "succeeded"
+    assert _balance(client) == Decimal("0.00")
+
+    sheet = api_client.post("/api/v1/payment-sheet/", {}).json()
+    assert sheet["customer"] == setup["customer"] and sheet["ephemeral_key"].startswith("ek_test_")
+    assert sheet["setup_intent"] and sheet["payment_intent"] == "" and sheet["publishable_key"]
+    other_escrow = escrow_awaiting_payment(client=client)
+    sheet = api_client.post("/api/v1/payment-sheet/", {"escrow": other_escrow.pk}).json()
+    assert sheet["payment_intent"].startswith("pi_") and sheet["setup_intent"] == ""
+
+    # Someone else: the card, the top-up and the escrow do not exist for them; nothing moves.
+    api_client.force_authenticate(other)
+    _error(api_client.delete(f"/api/v1/cards/{card}/"), 404, "card_not_found")
+    _error(api_client.post(f"/api/v1/cards/{card}/default/"), 404, "card_not_found")
+    _error(api_client.get(f"/api/v1/wallet/top-ups/{top_up_id}/"), 404, "top_up_not_found")
+    _error(api_client.post(f"/api/v1/wallet/top-ups/{top_up_id}/withdraw/", {}), 404, "top_up_not_found")
+    _error(api_client.post(f"/api/v1/escrows/{other_escrow.pk}/fund-from-wallet/"), 404, "escrow_not_found")
+    theirs = escrow_awaiting_payment(client=other)
+    _error(
+        api_client.post(f"/api/v1/escrows/{theirs.pk}/confirm/", {"payment_method": card}), 404, "card_not_found"
+    )
+    _error(api_client.post(f"/api/v1/escrows/{theirs.pk}/fund-from-wallet/"), 409, "wallet_insufficient_funds")
+    theirs.refresh_from_db()
+    assert theirs.status == Escrow.Status.AWAITING_PAYMENT
+
+    api_client.force_authenticate(client)
+    assert api_client.delete(f"/api/v1/cards/{card}/").status_code == 204
+    assert api_client.get("/api/v1/cards/").json() == []
+
+
+def test_pages_save_a_card_top_up_pay_from_the_wallet_and_withdraw(client):
+    user = ClientFactory()
+    client.force_login(user)
+    assert "No saved cards yet" in client.get("/payments/cards/").content.decode()
+    response = client.post("/payments/cards/add/", {"payment_method": "pm_card_visa"})
+    assert response.status_code == 302
+    page = client.get("/payments/cards/").content.decode()
+    assert "Visa •••• 4242" in page and "Default" in page
+
+    # A 3-D Secure card is saved once the bank's page says yes.
+    response = client.post("/payments/cards/add/", {"payment_method": "pm_card_authenticationRequired"})
+    assert "/emulator/3ds/seti_" in response["Location"]
+
+    response = client.post("/payments/top-up/", {"amount": "5", "currency": "USD"})
+    assert "The smallest top-up is" in response.content.decode()
+    response = client.post("/payments/top-up/", {"amount": "120.00", "currency": "USD"})
+    top_up = WalletTopUp.objects.get(client=user)
+    assert response["Location"] == f"/payments/top-ups/{top_up.pk}/"
+    assert "Visa •••• 4242" in client.get(response["Location"]).content.decode()
+    from payments.cards import cards_for_client
+
+    card = cards_for_client(user=user)[0].reference
+    client.post(f"/payments/top-ups/{top_up.pk}/confirm/", {"payment_method": card})
+    top_up.refresh_from_db()
+    topups.top_up_fund_from_payment(payment_reference=top_up.payment.reference)
+    assert "is in your wallet" in client.get(f"/payments/top-ups/{top_up.pk}/").content.decode()
+
+    escrow = escrow_awaiting_payment(amount="100.00", client=user)
+    checkout = client.get(f"/payments/escrows/{escrow.pk}/checkout/").content.decode()
+    assert "from your wallet" in checkout and "Save this card for later payments" in checkout
+    client.post(f"/payments/escrows/{escrow.pk}/pay-from-wallet/")
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.FUNDED and _balance(user) == Decimal("15.00")
+
+    client.post(f"/payments/top-ups/{top_up.pk}/withdraw/", {"amount": ""})
+    assert _balance(user) == Decimal("0.00")
+    wallet = client.get("/wallet/").content.decode()
+    for label in ("Wallet top-up", "Paid from wallet", "Withdrawn to card"):
+        assert label in wallet
+
+    # Removing the card: gone from the list, and another client's card cannot be removed here.
+    other = ClientFactory()
+    client.force_login(other)
+    assert client.post(f"/payments/cards/{card}/remove/").status_code == 404
+    assert client.get(f"/payments/top-ups/{top_up.pk}/").status_code == 404
+    client.force_login(user)
+    client.post(f"/payments/cards/{card}/remove/")
+    assert "•••• 4242" not in client.get("/payments/cards/").content.decode()
+
+
+def test_a_card_payment_with_save_this_card_keeps_the_card(client):
+    user = ClientFactory()
+    client.force_login(user)
+    escrow = escrow_awaiting_payment(client=user)
+    client.post(f"/payments/escrows/{escrow.pk}/confirm/", {"payment_method": "pm_card_mastercard", "save_card": "on"})
+    escrow.refresh_from_db()
+    escrow_fund_from_payment(payment_reference=escrow.payment.reference)
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.FUNDED
+    assert "Mastercard •••• 4444" in client.get("/payments/cards/").content.decode()
