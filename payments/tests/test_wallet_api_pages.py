@@ -47,7 +47,8 @@ def test_cards_top_ups_wallet_payment_and_withdrawal_through_the_api(api_client)
     # Top up with the saved card, in one call each; the webhook task then funds it.
     bad = api_client.post("/api/v1/wallet/top-ups/", {"amount": "100.00", "currency": "JPY"})
     assert bad.status_code == 400
-    _error(api_client.post("/api/v1/wallet/top-ups/", {"amount": "1.00", "currency": "USD"}), 400, "top_up_below_minimum")
+    too_little = api_client.post("/api/v1/wallet/top-ups/", {"amount": "1.00", "currency": "USD"})
+    _error(too_little, 400, "top_up_below_minimum")
     created = api_client.post("/api/v1/wallet/top-ups/", {"amount": "150.00", "currency": "USD"})
     assert created.status_code == 201, created.content
     top_up_id = created.json()["top_up"]["id"]
