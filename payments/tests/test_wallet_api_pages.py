@@ -83,9 +83,7 @@ def test_cards_top_ups_wallet_payment_and_withdrawal_through_the_api(api_client)
     _error(api_client.post(f"/api/v1/wallet/top-ups/{top_up_id}/withdraw/", {}), 404, "top_up_not_found")
     _error(api_client.post(f"/api/v1/escrows/{other_escrow.pk}/fund-from-wallet/"), 404, "escrow_not_found")
     theirs = escrow_awaiting_payment(client=other)
-    _error(
-        api_client.post(f"/api/v1/escrows/{theirs.pk}/confirm/", {"payment_method": card}), 404, "card_not_found"
-    )
+    _error(api_client.post(f"/api/v1/escrows/{theirs.pk}/confirm/", {"payment_method": card}), 404, "card_not_found")
     _error(api_client.post(f"/api/v1/escrows/{theirs.pk}/fund-from-wallet/"), 409, "wallet_insufficient_funds")
     theirs.refresh_from_db()
     assert theirs.status == Escrow.Status.AWAITING_PAYMENT
