@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api import AmountField, CurrencyField, PaginatedListMixin
-from core.errors import NotFound
+from core.errors import NotFound, ValidationError
 from payments import cards, topups
 from payments import escrow as services
 from payments.api.serializers import EscrowDetailOutputSerializer
@@ -235,11 +235,6 @@ class PaymentSheetApi(APIView):
         escrow = serializers.IntegerField(required=False, min_value=1, help_text="Pay this escrow (client).")
         top_up = serializers.IntegerField(required=False, min_value=1, help_text="Pay this wallet top-up.")
 
-        def validate(self, attrs):
-            if attrs.get("escrow") and attrs.get("top_up"):
-                raise serializers.ValidationError("Send an escrow or a top-up, not both.")
-            return attrs
-
     class SheetOutput(serializers.Serializer):
         customer = serializers.CharField()
         ephemeral_key = serializers.CharField()
@@ -257,6 +252,8 @@ class PaymentSheetApi(APIView):
     def post(self, request: Request) -> Response:
         data = self.SheetInput(data=request.data)
         data.is_valid(raise_exception=True)
+        if data.validated_data.get("escrow") and data.validated_data.get("top_up"):
+            raise ValidationError("Send an escrow or a top-up, not both.", code="payment_sheet_one_payment")
         secret = customer = reference = ""
         if data.validated_data.get("escrow"):
             checkout = services.escrow_checkout_start(

@@ -299,3 +299,15 @@ def test_expired_cards_are_flagged():
     )
     assert cards.cards_for_client(user=client, today=dt.date(2034, 12, 31))[0].expired is False
     assert cards.cards_for_client(user=client, today=dt.date(2035, 1, 1))[0].expired is True
+
+
+def test_the_ledger_check_reports_a_top_up_the_ledger_disagrees_with():
+    from wallets.selectors import ledger_invariant_violations
+
+    client = ClientFactory()
+    made = top_up(client, "80.00")
+    assert ledger_invariant_violations() == []
+    WalletTopUp.objects.filter(pk=made.pk).update(withdrawn_amount=Decimal("5.00"))  # no ledger move behind it
+    found = [v for v in ledger_invariant_violations() if v.check == "wallet_top_up_mismatch"]
+    assert len(found) == 1 and f"Top-up {made.pk} " in found[0].message
+    WalletTopUp.objects.filter(pk=made.pk).update(withdrawn_amount=Decimal("0.00"))
