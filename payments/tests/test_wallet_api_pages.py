@@ -153,3 +153,18 @@ def test_a_card_payment_with_save_this_card_keeps_the_card(client):
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.FUNDED
     assert "Mastercard •••• 4444" in client.get("/payments/cards/").content.decode()
+
+
+def test_back_office_lists_top_ups_and_processor_customers(admin_client):
+    user = ClientFactory()
+    made = topups.top_up_create(client=user, amount="40.00", currency="USD")
+    topups.top_up_payment_confirm(top_up=made, actor=user, payment_method="pm_card_visa", return_url="http://t/")
+    made.refresh_from_db()
+    topups.top_up_fund_from_payment(payment_reference=made.payment.reference)
+    listing = admin_client.get("/admin/payments/wallettopup/")
+    assert listing.status_code == 200 and str(user) in listing.content.decode()
+    detail = admin_client.get(f"/admin/payments/wallettopup/{made.pk}/change/").content.decode()
+    assert "Payment succeeded" in detail and made.payment.reference in detail
+    customers = admin_client.get("/admin/processors/processorcustomer/").content.decode()
+    assert user.processor_customers.get().reference in customers
+    assert admin_client.get("/admin/payments/escrow/?funding_source=wallet").status_code == 200

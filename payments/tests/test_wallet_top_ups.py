@@ -311,3 +311,26 @@ def test_the_ledger_check_reports_a_top_up_the_ledger_disagrees_with():
     found = [v for v in ledger_invariant_violations() if v.check == "wallet_top_up_mismatch"]
     assert len(found) == 1 and f"Top-up {made.pk} " in found[0].message
     WalletTopUp.objects.filter(pk=made.pk).update(withdrawn_amount=Decimal("0.00"))
+
+
+def test_a_withdrawal_the_processor_refuses_puts_the_money_back_in_the_wallet():
+    client = ClientFactory()
+    made = top_up(client, "70.00", card="pm_card_createDispute")  # a charged-back charge cannot be refunded
+    with pytest.raises(PaymentError):
+        topups.top_up_withdraw(top_up=made, actor=client)
+    made.refresh_from_db()
+    withdrawal = WalletWithdrawal.objects.get(top_up=made)
+    assert withdrawal.status == WalletWithdrawal.Status.FAILED and withdrawal.failure_message
+    assert made.withdrawn_amount == Decimal("0.00") and wallet_balance(client) == Decimal("70.00")
+    kinds = [p.entry.kind for p in wallet_statement(user=client, currency="USD")]
+    assert kinds == ["wallet_withdrawal", "wallet_withdrawal", "wallet_top_up"]  # out, and visibly back
+
+
+def test_money_in_another_currency_does_not_pay_an_escrow():
+    client = ClientFactory()
+    top_up(client, "500.00", currency="EUR")
+    escrow = escrow_awaiting_payment(amount="100.00", currency="USD", client=client)
+    with pytest.raises(ApplicationError) as exc:
+        services.escrow_fund_from_wallet(escrow=escrow, actor=client)
+    assert exc.value.code == "wallet_insufficient_funds" and "USD" in exc.value.message
+    assert wallet_balance(client, "EUR") == Decimal("500.00") and wallet_balance(client, "USD") == Decimal("0.00")
