@@ -334,3 +334,30 @@ def test_money_in_another_currency_does_not_pay_an_escrow():
         services.escrow_fund_from_wallet(escrow=escrow, actor=client)
     assert exc.value.code == "wallet_insufficient_funds" and "USD" in exc.value.message
     assert wallet_balance(client, "EUR") == Decimal("500.00") and wallet_balance(client, "USD") == Decimal("0.00")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_webhooks_alone_fund_a_top_up_once_even_duplicated_and_shuffled(stripe_emulator, live_server):
+    from processors.stripe.setup import stripe_setup
+
+    stripe_setup(site_url=live_server.url)
+    stripe_emulator.configure_webhooks(duplicates=2, shuffle=True)
+    client = ClientFactory()
+    made = topups.top_up_create(client=client, amount="90.00", currency="USD")
+    with pytest.raises(PaymentError):
+        topups.top_up_payment_confirm(
+            top_up=made, actor=client, payment_method="pm_card_chargeDeclined", return_url="http://t/"
+        )
+    topups.top_up_payment_confirm(top_up=made, actor=client, payment_method="pm_card_visa", return_url="http://t/")
+    assert stripe_emulator.wait_for_deliveries(timeout=30)
+    made.refresh_from_db()
+    assert made.status == WalletTopUp.Status.SUCCEEDED and made.last_payment_error == ""
+    assert wallet_balance(client) == Decimal("90.00")
+    assert JournalEntry.objects.filter(kind=JournalEntry.Kind.WALLET_TOP_UP).count() == 1
+    failed = ProcessorTransaction.objects.filter(kind=ProcessorTransaction.Kind.PAYMENT_FAILED)
+    assert failed.count() == 1  # the decline, once, whether the call or its webhook told it first
+
+    withdrawal = topups.top_up_withdraw(top_up=made, actor=client, amount="30.00")
+    assert stripe_emulator.wait_for_deliveries(timeout=30)  # charge.refunded, twice: nothing more moves
+    withdrawal.refresh_from_db()
+    assert withdrawal.status == WalletWithdrawal.Status.SUCCEEDED and wallet_balance(client) == Decimal("60.00")
