@@ -102,6 +102,8 @@ def checkout_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("payments:checkout", pk=escrow.pk)
+    if not settings.STRIPE_EMULATED and not saved:
+        raise Http404("Test cards are only offered with the Stripe emulator")
     # With real Stripe keys only saved cards are paid here; new cards go through Stripe.js.
     form = PayForm(request.POST, saved_cards=saved, test_cards=settings.STRIPE_EMULATED)
     if not form.is_valid():

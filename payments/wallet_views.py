@@ -196,6 +196,8 @@ def top_up_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("payments:top_up", pk=top_up.pk)
+    if not settings.STRIPE_EMULATED and not saved:
+        raise Http404("Test cards are only offered with the Stripe emulator")
     form = PayForm(request.POST, saved_cards=saved, test_cards=settings.STRIPE_EMULATED)
     if not form.is_valid():
         messages.error(request, "Choose one of your saved cards or one of the test cards.")

@@ -168,3 +168,44 @@ def test_back_office_lists_top_ups_and_processor_customers(admin_client):
     customers = admin_client.get("/admin/processors/processorcustomer/").content.decode()
     assert user.processor_customers.get().reference in customers
     assert admin_client.get("/admin/payments/escrow/?funding_source=wallet").status_code == 200
+
+
+def test_with_real_keys_the_pages_use_stripe_js_and_offer_saved_cards_in_one_click(client, settings, monkeypatch):
+    import stripe
+
+    from payments import cards
+    from processors.stripe import gateway as stripe_gateway
+
+    user = ClientFactory()
+    setup = cards.card_setup_start(user=user)
+    cards.card_setup_confirm(user=user, setup_reference=setup.reference, method="pm_card_visa", return_url="http://t/")
+    card = cards.cards_for_client(user=user)[0].reference
+    # Real-key mode for the pages; the SDK is still pointed at the emulator underneath.
+    emulator_url = settings.STRIPE_EMULATOR_URL
+    settings.STRIPE_EMULATED = False
+    settings.STRIPE_PUBLISHABLE_KEY = "pk_test_real"
+    configure = stripe_gateway.configure
+
+    def configure_for_emulator():
+        configure()
+        stripe.api_base = emulator_url
+
+    monkeypatch.setattr(stripe_gateway, "configure", configure_for_emulator)
+    client.force_login(user)
+
+    cards_page = client.get("/payments/cards/").content.decode()
+    assert "confirmSetup" in cards_page and "seti_" in cards_page and "pm_card_visa" not in cards_page
+    assert client.post("/payments/cards/add/", {"payment_method": "pm_card_visa"}).status_code == 404
+
+    escrow = escrow_awaiting_payment(client=user)
+    checkout = client.get(f"/payments/escrows/{escrow.pk}/checkout/").content.decode()
+    assert "Visa •••• 4242" in checkout and "confirmPayment" in checkout and "pm_card_mastercard" not in checkout
+    refused = client.post(f"/payments/escrows/{escrow.pk}/confirm/", {"payment_method": "pm_card_visa"})
+    assert refused.status_code == 302
+    escrow.refresh_from_db()
+    assert not escrow.payment or escrow.payment.kind == "payment_started"
+    client.post(f"/payments/escrows/{escrow.pk}/confirm/", {"payment_method": card})
+    escrow.refresh_from_db()
+    escrow_fund_from_payment(payment_reference=escrow.payment.reference)
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.FUNDED
