@@ -340,6 +340,12 @@ class WalletWithdrawal(models.Model):
         ordering = ["created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="walletwithdrawal_amount_positive"),
+            # One withdrawal per processor refund: a refund made outside Holdfast is taken in once.
+            models.UniqueConstraint(
+                fields=["processor_reference"],
+                condition=~Q(processor_reference=""),
+                name="walletwithdrawal_processor_reference_unique",
+            ),
         ]
 
     def __str__(self) -> str:

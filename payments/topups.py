@@ -591,6 +591,7 @@ def withdrawals_settle_for_charge(*, charge_reference: str, processor: str | Non
     for answer in registry.processor(processor).refunds_for_charge(charge_reference):
         withdrawal_id = answer.metadata.get("wallet_withdrawal_id")
         if not (withdrawal_id and str(withdrawal_id).isdigit()):
+            settled += _withdrawal_adopt(top_up=top_up, answer=answer)
             continue
         withdrawal = WalletWithdrawal.objects.filter(pk=withdrawal_id, top_up=top_up).first()
         if withdrawal is not None and withdrawal.status == WalletWithdrawal.Status.PENDING:
@@ -598,6 +599,53 @@ def withdrawals_settle_for_charge(*, charge_reference: str, processor: str | Non
                 WalletWithdrawal.Status.PENDING
             )
     return settled
+
+
+def _withdrawal_adopt(*, top_up: WalletTopUp, answer: Refund) -> bool:
+    """A refund of a top-up made outside Holdfast (the Stripe Dashboard): that money is no longer
+    the client's to spend, so it leaves the wallet as a withdrawal, once (keyed by the refund).
+    If the wallet no longer holds it, a person must sort it out: logged as an error, nothing moved."""
+    if answer.status != RefundStatus.SUCCEEDED or answer.metadata.get("returned_payment_intent"):
+        return False
+    if WalletWithdrawal.objects.filter(processor_reference=answer.reference).exists():
+        return False
+    at = registry.processor(answer.processor).display_name
+    try:
+        with transaction.atomic():
+            top_up = _lock(top_up.pk)
+            if WalletWithdrawal.objects.filter(processor_reference=answer.reference).exists():
+                return False
+            amount = answer.amount.amount
+            if amount > top_up.amount - top_up.withdrawn_amount:
+                raise TopUpError(f"More than is left of top-up {top_up.pk}", code="withdrawal_exceeds_top_up")
+            withdrawal = WalletWithdrawal.objects.create(
+                top_up=top_up,
+                amount=amount,
+                processor_reference=answer.reference,
+                status=WalletWithdrawal.Status.SUCCEEDED,
+                completed_at=timezone.now(),
+            )
+            ledger_post(
+                idempotency_key=f"wallet-withdrawal:{withdrawal.pk}",
+                kind=JournalEntry.Kind.WALLET_WITHDRAWAL,
+                reference=top_up,
+                lines=[
+                    (wallet_account_get_or_create(user=top_up.client, currency=top_up.currency), -amount),
+                    (platform_account(kind=LedgerAccount.Kind.PROCESSOR_BALANCE, currency=top_up.currency), amount),
+                ],
+                actor=None,
+                memo=f"Refunded at {at} ({answer.reference})",
+            )
+            WalletTopUp.objects.filter(pk=top_up.pk).update(withdrawn_amount=top_up.withdrawn_amount + amount)
+    except ApplicationError as exc:
+        logger.error(
+            "Refund %s of top-up %s made outside Holdfast not taken from the wallet: %s",
+            answer.reference,
+            top_up.pk,
+            exc,
+        )
+        return False
+    return True
 
 
 def withdrawals_settle(*, older_than: timedelta = timedelta(minutes=2)) -> int:

@@ -361,3 +361,16 @@ def test_webhooks_alone_fund_a_top_up_once_even_duplicated_and_shuffled(stripe_e
     assert stripe_emulator.wait_for_deliveries(timeout=30)  # charge.refunded, twice: nothing more moves
     withdrawal.refresh_from_db()
     assert withdrawal.status == WalletWithdrawal.Status.SUCCEEDED and wallet_balance(client) == Decimal("60.00")
+
+
+def test_a_refund_of_a_top_up_made_in_the_stripe_dashboard_leaves_the_wallet_once():
+    client = ClientFactory()
+    made = top_up(client, "100.00")
+    outside = gateway.refund_create(
+        payment_intent_id=made.payment.reference, amount=made.money("amount") / 4, key="test:dashboard-refund"
+    )
+    for _ in range(2):  # charge.refunded, twice
+        topups.withdrawals_settle_for_charge(charge_reference=made.payment.charge_reference)
+    made.refresh_from_db()
+    assert made.withdrawn_amount == Decimal("25.00") and wallet_balance(client) == Decimal("75.00")
+    assert WalletWithdrawal.objects.get(top_up=made).processor_reference == outside.id
