@@ -119,6 +119,18 @@ def card_prepare_for_payment(
         )
 
 
+def card_save_on_payment(*, user: User, processor: PaymentProcessor, payment_reference: str) -> None:
+    """The card a browser or app is about to pay ``payment_reference`` with will be kept for the
+    payer (Stripe.js's Payment Element confirms the payment itself, so the server says it first)."""
+    customer = customer_reference_for(user=user, processor=processor.name)
+    processor.payment_attach_customer(  # type: ignore[attr-defined]
+        payment_reference,
+        customer=customer,
+        key=idempotency_key("payment-save-card", payment_reference, customer),
+        save_method=True,
+    )
+
+
 @dataclass(frozen=True)
 class CardSetup:
     """What a browser or app needs to save a card: the SetupIntent's client secret and the key."""

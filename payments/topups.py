@@ -68,8 +68,12 @@ def is_top_up(payment: Payment) -> bool:
     return METADATA_KEY in payment.metadata
 
 
-def _processor(top_up: WalletTopUp) -> PaymentProcessor:
+def top_up_processor(top_up: WalletTopUp) -> PaymentProcessor:
+    """The processor of the top-up's payment (the configured one before any payment was made)."""
     return registry.processor(top_up.payment.processor if top_up.payment_id else None)
+
+
+_processor = top_up_processor
 
 
 def _lock(pk: int) -> WalletTopUp:

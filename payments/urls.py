@@ -8,6 +8,7 @@ urlpatterns = [
     path("escrows/<int:pk>/checkout/", views.checkout, name="checkout"),
     path("escrows/<int:pk>/confirm/", views.checkout_confirm, name="checkout_confirm"),
     path("escrows/<int:pk>/pay-from-wallet/", views.checkout_from_wallet, name="checkout_from_wallet"),
+    path("escrows/<int:pk>/save-card/", views.checkout_save_card, name="checkout_save_card"),
     path("cards/", wallet_views.card_list, name="cards"),
     path("cards/add/", wallet_views.card_add, name="cards_add"),
     path("cards/return/", wallet_views.card_setup_return, name="cards_setup_return"),
@@ -19,4 +20,5 @@ urlpatterns = [
     path("top-ups/<int:pk>/", wallet_views.top_up, name="top_up"),
     path("top-ups/<int:pk>/confirm/", wallet_views.top_up_confirm, name="top_up_confirm"),
     path("top-ups/<int:pk>/withdraw/", wallet_views.top_up_withdraw, name="top_up_withdraw"),
+    path("top-ups/<int:pk>/save-card/", wallet_views.top_up_save_card, name="top_up_save_card"),
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.errors import ApplicationError, NotFound
 from payments import escrow as services
 from payments import selectors
-from payments.cards import cards_for_client
+from payments.cards import card_save_on_payment, cards_for_client
 from payments.forms import PayForm
 from payments.models import Escrow
 from wallets.selectors import wallet_account_find
@@ -145,3 +145,23 @@ def checkout_from_wallet(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("payments:checkout", pk=escrow.pk)
     messages.success(request, "Paid from your wallet: the work can start.")
     return redirect(escrow.task.get_absolute_url())
+
+
+@login_required
+@require_POST
+def checkout_save_card(request: HttpRequest, pk: int) -> JsonResponse:
+    """With real keys: the card the Payment Element is about to pay with is kept for the client
+    (called by the page just before Stripe.js confirms). JSON: ``{"saved": true}`` or the error."""
+    escrow = _escrow_or_404(request, pk, client_only=True)
+    try:
+        checkout = services.escrow_checkout_start(escrow=escrow, actor=request.user)
+        card_save_on_payment(
+            user=request.user,
+            processor=services.escrow_processor(checkout.escrow),
+            payment_reference=checkout.payment_reference,
+        )
+    except NotFound:
+        raise Http404("Escrow not found")
+    except ApplicationError as exc:
+        return JsonResponse({"error": {"code": exc.code, "message": exc.message}}, status=exc.status_code)
+    return JsonResponse({"saved": True})

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -237,3 +237,18 @@ def top_up_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.info(request, "The withdrawal is recorded; the card refund is being completed.")
     return redirect("payments:top_up_new")
+
+
+@login_required
+@require_POST
+def top_up_save_card(request: HttpRequest, pk: int) -> JsonResponse:
+    """With real keys: keep the card the Payment Element is about to pay this top-up with."""
+    top_up = _top_up_or_404(request, pk)
+    try:
+        checkout = topups.top_up_checkout_start(top_up=top_up, actor=request.user)
+        cards.card_save_on_payment(
+            user=request.user, processor=topups.top_up_processor(checkout.top_up), payment_reference=checkout.payment_reference
+        )
+    except ApplicationError as exc:
+        return JsonResponse({"error": {"code": exc.code, "message": exc.message}}, status=exc.status_code)
+    return JsonResponse({"saved": True})

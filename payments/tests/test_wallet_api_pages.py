@@ -209,3 +209,36 @@ def test_with_real_keys_the_pages_use_stripe_js_and_offer_saved_cards_in_one_cli
     escrow_fund_from_payment(payment_reference=escrow.payment.reference)
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.FUNDED
+
+
+def test_with_real_keys_save_this_card_marks_the_payment_before_stripe_js_confirms(client, settings, monkeypatch):
+    import stripe
+
+    from payments import cards
+    from processors.stripe import gateway as stripe_gateway
+
+    emulator_url = settings.STRIPE_EMULATOR_URL
+    settings.STRIPE_EMULATED = False
+    configure = stripe_gateway.configure
+
+    def configure_for_emulator():
+        configure()
+        stripe.api_base = emulator_url
+
+    monkeypatch.setattr(stripe_gateway, "configure", configure_for_emulator)
+    user = ClientFactory()
+    client.force_login(user)
+    escrow = escrow_awaiting_payment(client=user)
+    page = client.get(f"/payments/escrows/{escrow.pk}/checkout/").content.decode()
+    assert 'id="save-card"' in page and f"/payments/escrows/{escrow.pk}/save-card/" in page
+    assert client.post(f"/payments/escrows/{escrow.pk}/save-card/").json() == {"saved": True}
+    escrow.refresh_from_db()
+    intent = stripe_gateway.payment_intent_retrieve(escrow.payment.reference)
+    assert intent.setup_future_usage == "off_session" and intent.customer
+    # What Stripe.js then does in the browser: confirm with the new card. It is kept for the client.
+    stripe_gateway.payment_intent_confirm(intent.id, payment_method="pm_card_visa", key="test:browser-confirm")
+    assert [c.last4 for c in cards.cards_for_client(user=user)] == ["4242"]
+    # Someone else's escrow: no such page.
+    other = ClientFactory()
+    client.force_login(other)
+    assert client.post(f"/payments/escrows/{escrow.pk}/save-card/").status_code == 404

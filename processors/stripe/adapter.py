@@ -188,8 +188,14 @@ class StripeProcessor:
         )
         return customer.id
 
-    def payment_attach_customer(self, reference: str, *, customer: str, key: str) -> Payment:
-        return payment_from_stripe(gateway.payment_intent_update(reference, key=key, customer=customer))
+    def payment_attach_customer(
+        self, reference: str, *, customer: str, key: str, save_method: bool = False
+    ) -> Payment:
+        return payment_from_stripe(
+            gateway.payment_intent_update(
+                reference, key=key, customer=customer, setup_future_usage="off_session" if save_method else None
+            )
+        )
 
     def setup_create(self, *, customer: str, key: str, metadata: Mapping[str, str]) -> Setup:
         return setup_from_stripe(

@@ -273,8 +273,13 @@ def payment_intent_cancel(payment_intent_id: str, *, key: str) -> StripeObject:
     return _call(stripe.PaymentIntent.cancel, payment_intent_id, **_opts(idempotency_key=key))
 
 
-def payment_intent_update(payment_intent_id: str, *, key: str, customer: str) -> StripeObject:
-    return _call(stripe.PaymentIntent.modify, payment_intent_id, customer=customer, **_opts(idempotency_key=key))
+def payment_intent_update(
+    payment_intent_id: str, *, key: str, customer: str, setup_future_usage: str | None = None
+) -> StripeObject:
+    params: dict[str, Any] = {"customer": customer}
+    if setup_future_usage:
+        params["setup_future_usage"] = setup_future_usage
+    return _call(stripe.PaymentIntent.modify, payment_intent_id, **params, **_opts(idempotency_key=key))
 
 
 def charge_retrieve(charge_id: str) -> StripeObject:
