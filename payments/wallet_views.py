@@ -247,7 +247,9 @@ def top_up_save_card(request: HttpRequest, pk: int) -> JsonResponse:
     try:
         checkout = topups.top_up_checkout_start(top_up=top_up, actor=request.user)
         cards.card_save_on_payment(
-            user=request.user, processor=topups.top_up_processor(checkout.top_up), payment_reference=checkout.payment_reference
+            user=request.user,
+            processor=topups.top_up_processor(checkout.top_up),
+            payment_reference=checkout.payment_reference,
         )
     except ApplicationError as exc:
         return JsonResponse({"error": {"code": exc.code, "message": exc.message}}, status=exc.status_code)

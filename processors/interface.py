@@ -192,9 +192,7 @@ class SavedCardsProcessor(Protocol):
         """A customer at the processor; returns its reference. The same ``key`` makes it once."""
         ...
 
-    def payment_attach_customer(
-        self, reference: str, *, customer: str, key: str, save_method: bool = False
-    ) -> Payment:
+    def payment_attach_customer(self, reference: str, *, customer: str, key: str, save_method: bool = False) -> Payment:
         """Let an open payment use the customer's saved cards; ``save_method`` keeps the card it is
         then paid with (for a browser or app confirming the payment itself)."""
         ...

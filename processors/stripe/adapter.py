@@ -188,9 +188,7 @@ class StripeProcessor:
         )
         return customer.id
 
-    def payment_attach_customer(
-        self, reference: str, *, customer: str, key: str, save_method: bool = False
-    ) -> Payment:
+    def payment_attach_customer(self, reference: str, *, customer: str, key: str, save_method: bool = False) -> Payment:
         return payment_from_stripe(
             gateway.payment_intent_update(
                 reference, key=key, customer=customer, setup_future_usage="off_session" if save_method else None
