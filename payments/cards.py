@@ -69,7 +69,12 @@ def cards_for_client(*, user: User, today=None) -> list[SavedCard]:
     if not customer:
         return []
     processor = _processor()
-    default = processor.default_card(customer)
+    try:
+        default = processor.default_card(customer)
+    except PaymentError as exc:
+        if exc.code == "stripe_resource_missing":
+            return []  # the customer was deleted at the processor: no cards (a new one is made when needed)
+        raise
     cards = [_saved(card, default=default, today=today) for card in processor.cards_list(customer)]
     return sorted(cards, key=lambda c: (not c.is_default, c.expired))
 
@@ -146,11 +151,21 @@ def card_setup_start(*, user: User) -> CardSetup:
     Each call is a new setup; one left unconfirmed saves nothing."""
     customer = customer_reference_for(user=user)
     processor = _processor()
-    setup = processor.setup_create(  # type: ignore[attr-defined]
-        customer=customer,
-        key=idempotency_key("card-setup", user.pk, uuid.uuid4().hex),
-        metadata={"holdfast_user_id": str(user.pk)},
-    )
+    try:
+        setup = processor.setup_create(  # type: ignore[attr-defined]
+            customer=customer,
+            key=idempotency_key("card-setup", user.pk, uuid.uuid4().hex),
+            metadata={"holdfast_user_id": str(user.pk)},
+        )
+    except PaymentError as exc:
+        if exc.code != "stripe_resource_missing" or exc.details.get("param") != "customer":
+            raise
+        customer = customer_reference_for(user=user, replacing=customer)  # deleted at the processor
+        setup = processor.setup_create(  # type: ignore[attr-defined]
+            customer=customer,
+            key=idempotency_key("card-setup", user.pk, uuid.uuid4().hex),
+            metadata={"holdfast_user_id": str(user.pk)},
+        )
     return CardSetup(
         reference=setup.reference,
         client_secret=setup.client_secret,

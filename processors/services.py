@@ -56,19 +56,24 @@ def transaction_record(
     return row, True
 
 
-def customer_reference_for(*, user: User, processor: str | None = None) -> str:
+def customer_reference_for(*, user: User, processor: str | None = None, replacing: str = "") -> str:
     """The user's customer at the processor, made at the processor the first time it is asked for.
 
     Safe to call concurrently: the processor is asked with one idempotency key per user (so two
     first calls make one customer) and the row is unique per user and processor. The processor is
-    called with no row locked.
+    called with no row locked. ``replacing`` names a customer the processor no longer has (deleted
+    in its dashboard): the row is dropped and a new customer made in its place.
     """
     name = processor or registry.processor().name
+    if replacing:
+        ProcessorCustomer.objects.filter(user=user, processor=name, reference=replacing).delete()
     found = ProcessorCustomer.objects.filter(user=user, processor=name).values_list("reference", flat=True).first()
     if found:
         return found
     reference = registry.processor(name).customer_create(  # type: ignore[attr-defined]
-        key=idempotency_key("customer", user.pk), email=user.email, metadata={"holdfast_user_id": str(user.pk)}
+        key=idempotency_key("customer", user.pk, *([replacing] if replacing else [])),
+        email=user.email,
+        metadata={"holdfast_user_id": str(user.pk)},
     )
     try:
         with transaction.atomic():

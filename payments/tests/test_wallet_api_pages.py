@@ -238,7 +238,15 @@ def test_with_real_keys_save_this_card_marks_the_payment_before_stripe_js_confir
     # What Stripe.js then does in the browser: confirm with the new card. It is kept for the client.
     stripe_gateway.payment_intent_confirm(intent.id, payment_method="pm_card_visa", key="test:browser-confirm")
     assert [c.last4 for c in cards.cards_for_client(user=user)] == ["4242"]
-    # Someone else's escrow: no such page.
+    # The top-up page does the same.
+    made = topups.top_up_create(client=user, amount="30.00", currency="USD")
+    page = client.get(f"/payments/top-ups/{made.pk}/").content.decode()
+    assert 'id="save-card"' in page and "confirmPayment" in page
+    assert client.post(f"/payments/top-ups/{made.pk}/save-card/").json() == {"saved": True}
+    made.refresh_from_db()
+    assert stripe_gateway.payment_intent_retrieve(made.payment.reference).setup_future_usage == "off_session"
+    # Someone else's escrow or top-up: no such page.
     other = ClientFactory()
     client.force_login(other)
     assert client.post(f"/payments/escrows/{escrow.pk}/save-card/").status_code == 404
+    assert client.post(f"/payments/top-ups/{made.pk}/save-card/").status_code == 404

@@ -374,3 +374,26 @@ def test_a_refund_of_a_top_up_made_in_the_stripe_dashboard_leaves_the_wallet_onc
     made.refresh_from_db()
     assert made.withdrawn_amount == Decimal("25.00") and wallet_balance(client) == Decimal("75.00")
     assert WalletWithdrawal.objects.get(top_up=made).processor_reference == outside.id
+
+
+def test_a_customer_deleted_at_the_processor_is_made_again_when_a_card_is_saved(stripe_emulator):
+    import requests
+    from django.conf import settings
+
+    client = ClientFactory()
+    setup = cards.card_setup_start(user=client)
+    cards.card_setup_confirm(
+        user=client, setup_reference=setup.reference, method="pm_card_visa", return_url="http://t/"
+    )
+    requests.delete(
+        f"{stripe_emulator.url}/v1/customers/{setup.customer}",
+        headers={"Authorization": f"Bearer {settings.STRIPE_SECRET_KEY}"},
+        timeout=5,
+    )
+    assert cards.cards_for_client(user=client) == []  # its cards went with it
+    again = cards.card_setup_start(user=client)
+    assert again.customer != setup.customer
+    cards.card_setup_confirm(
+        user=client, setup_reference=again.reference, method="pm_card_mastercard", return_url="http://t/"
+    )
+    assert [c.last4 for c in cards.cards_for_client(user=client)] == ["4444"]
