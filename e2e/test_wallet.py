@@ -13,6 +13,7 @@ from payments.models import Escrow, WalletTopUp
 from payments.tests.factories import escrow_awaiting_payment
 from processors.stripe.setup import stripe_setup
 from wallets.models import LedgerAccount
+from wallets.selectors import ledger_invariant_violations
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -78,3 +79,4 @@ def test_save_a_card_top_up_pay_from_the_wallet_and_withdraw(browsing, stripe_em
     for label in ("Wallet top-up", "Paid from wallet", "Withdrawn to card"):
         expect(statement).to_contain_text(label)
     expect(statement).to_contain_text(f"Top-up #{top_up.pk}")
+    assert ledger_invariant_violations() == []
