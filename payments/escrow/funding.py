@@ -309,7 +309,7 @@ def escrow_payment_failure_from_payment(
 @registry.event_handler(EventKind.PAYMENT_SUCCEEDED)
 def escrow_fund_from_event(event: ProcessorEvent) -> object:
     payment = registry.processor(event.processor).payment_retrieve(event.reference)
-    if topups.is_top_up(payment):  # a wallet top-up, funded the same way (payments/topups.py)
+    if topups.is_top_up(payment):  # a wallet top-up, funded the same way (payments/topups/)
         return topups.top_up_fund_with(payment, event_id=event.event_id)
     return escrow_fund_with(payment, event_id=event.event_id)
 
