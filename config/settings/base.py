@@ -265,7 +265,7 @@ LOGGING = {
     "loggers": {"django.request": {"filters": ["client_errors_on_one_line"]}},
 }
 
-# --- Saved cards and wallet top-ups (payments/cards.py, payments/topups.py) ---------------
+# --- Saved cards and wallet top-ups (payments/cards.py, payments/topups/) ----------------
 # Per top-up, in the top-up's currency; the daily limit is per client and currency over 24 hours.
 WALLET_TOP_UP_MIN = Decimal(env.str("HOLDFAST_WALLET_TOP_UP_MIN", default="10.00"))
 WALLET_TOP_UP_MAX = Decimal(env.str("HOLDFAST_WALLET_TOP_UP_MAX", default="2000.00"))
