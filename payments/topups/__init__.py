@@ -12,6 +12,15 @@ that very payment (never to another card). It is taken out of the wallet in the 
 nothing can spend it while the processor is asked, and put back, visibly, if the processor refuses.
 The wallet's balance can never go below zero (the database refuses it): a withdrawal racing an
 escrow paid from the same wallet leaves one of them refused.
+
+===============  ===============================================================
+``base``         the metadata key, errors, the lock and the owner check
+``start``        limits, the payment at the processor, confirming it with a card
+``funding``      declines, funding from the processor's word, returned payments
+``withdrawals``  reserve, refund to the card, settle, refunds made outside
+===============  ===============================================================
+
+Callers import from here: ``from payments import topups; topups.top_up_create(...)``.
 """
 
 from payments.topups.base import METADATA_KEY, TopUpError, is_top_up, top_up_not_found, top_up_processor
