@@ -98,7 +98,8 @@ def demo_data_load() -> str:
                     message="I can do this this week, with my own tools.",
                 )
     disputes = demo_dispute_load(client=client, tasker=taskers[0])
-    return f"{len(users)} users, {created} new tasks{', a dispute to look at' if disputes else ''}"
+    summary = f"{len(users)} users, {created} new tasks{', a dispute to look at' if disputes else ''}"
+    return f"{summary}; {demo_wallet_load(client)}"
 
 
 DEMO_DISPUTE_TASK = "Mount a TV on a plaster wall"
@@ -160,3 +161,35 @@ def _demo_dispute_create(*, client: User, tasker: User) -> None:
     )
     disputes.dispute_message_post(dispute=dispute, actor=tasker, body="I can come back on Saturday to level it.")
     disputes.dispute_settlement_propose(dispute=dispute, actor=client, tasker_amount="60.00")
+
+
+def demo_wallet_load(client: User) -> str:
+    """A saved card and a topped-up wallet for the demo client, with the emulator only (never with
+    real Stripe keys). Skipped, saying why, when the emulator cannot be reached. Idempotent."""
+    from django.conf import settings
+
+    from core.errors import ApplicationError
+    from payments import cards, topups
+    from payments.models import WalletTopUp
+
+    if not settings.STRIPE_EMULATED:
+        return "no demo wallet with real Stripe keys"
+    if WalletTopUp.objects.filter(client=client, status=WalletTopUp.Status.SUCCEEDED).exists():
+        return "the demo wallet is ready"
+    try:
+        saved = cards.cards_for_client(user=client)
+        if not saved:
+            setup = cards.card_setup_start(user=client)
+            cards.card_setup_confirm(
+                user=client, setup_reference=setup.reference, method="pm_card_visa", return_url="http://localhost/"
+            )
+            saved = cards.cards_for_client(user=client)
+        top_up = topups.top_up_create(client=client, amount=Decimal("250.00"), currency="USD")
+        topups.top_up_payment_confirm(
+            top_up=top_up, actor=client, payment_method=saved[0].reference, return_url="http://localhost/"
+        )
+        top_up.refresh_from_db()
+        topups.top_up_fund_from_payment(payment_reference=top_up.payment.reference)  # the webhook may come too
+    except ApplicationError as exc:
+        return f"demo wallet skipped ({exc.message})"
+    return "a saved card and 250.00 USD in the client's wallet"

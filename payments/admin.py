@@ -22,7 +22,7 @@ from core.errors import ApplicationError
 from payments import escrow as escrow_services
 from payments import selectors, services
 from payments.forms import RATE_FIELDS, FeePolicyAdminForm, ReasonForm, RefundForm
-from payments.models import Escrow, EscrowEvent, EscrowRefund, FeePolicy
+from payments.models import Escrow, EscrowEvent, EscrowRefund, FeePolicy, WalletTopUp, WalletWithdrawal
 from processors.models import ProcessorTransaction
 
 MONEY_FIELDS = [
@@ -132,7 +132,7 @@ class EscrowAdmin(admin.ModelAdmin):
         "is_stale",
         "age",
     ]
-    list_filter = ["status", "currency", StaleFilter, AttentionFilter, ReleaseDueFilter]
+    list_filter = ["status", "currency", "funding_source", StaleFilter, AttentionFilter, ReleaseDueFilter]
     search_fields = ["task__title", "client__email", "tasker__email", "payment__reference", "payment__charge_reference"]
     date_hierarchy = "created_at"
     list_select_related = ["task", "client", "tasker"]
@@ -293,3 +293,44 @@ class FeePolicyAdmin(admin.ModelAdmin):
         self.message_user(
             request, f"{published.currency} fee policy version {published.version} is now active.", messages.SUCCESS
         )
+
+
+class WalletWithdrawalInline(ReadOnlyInline):
+    model = WalletWithdrawal
+    fields = ["created_at", "amount", "status", "actor", "processor_reference", "failure_message", "completed_at"]
+    readonly_fields = fields
+
+
+@admin.register(WalletTopUp)
+class WalletTopUpAdmin(admin.ModelAdmin):
+    """Clients' wallet top-ups and what went back to their cards. Read-only: the processor's word
+    funds a top-up and withdrawals are the client's; the processor record shows every attempt."""
+
+    list_display = ["id", "client", "amount", "currency", "status", "withdrawn_amount", "created_at", "funded_at"]
+    list_filter = ["status", "currency"]
+    search_fields = ["client__email", "payment__reference", "payment__charge_reference"]
+    date_hierarchy = "created_at"
+    list_select_related = ["client"]
+    fields = [
+        "client",
+        "currency",
+        "amount",
+        "status",
+        "withdrawn_amount",
+        "payment",
+        "payment_attempts",
+        "last_payment_error",
+        "created_at",
+        "funded_at",
+    ]
+    readonly_fields = fields
+    inlines = [WalletWithdrawalInline, ProcessorTransactionInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -12,9 +12,13 @@ class PaymentsConfig(AppConfig):
             ESCROW_LEDGER_CHECK,
             ESCROW_LEDGER_CHECK_MESSAGE,
             ESCROW_LEDGER_CHECK_SQL,
+            TOP_UP_LEDGER_CHECK,
+            TOP_UP_LEDGER_CHECK_MESSAGE,
+            TOP_UP_LEDGER_CHECK_SQL,
             escrow_payments_for_client,
             escrow_pending_for_tasker,
             escrow_references_describe,
+            top_up_references_describe,
         )
         from wallets.selectors import (
             ledger_check_register,
@@ -32,3 +36,8 @@ class PaymentsConfig(AppConfig):
         wallet_payments_register(name="payments.escrow", provider=escrow_payments_for_client)
         # Statements name an escrow's entries by its task ("Mount a TV"), not "payments.escrow:1".
         statement_reference_register(model="payments.escrow", describe=escrow_references_describe)
+        # Wallet top-ups: statements name them ("Top-up #5"), the ledger check compares them.
+        statement_reference_register(model="payments.wallettopup", describe=top_up_references_describe)
+        ledger_check_register(
+            name=TOP_UP_LEDGER_CHECK, sql=TOP_UP_LEDGER_CHECK_SQL, message=TOP_UP_LEDGER_CHECK_MESSAGE
+        )

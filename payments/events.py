@@ -84,3 +84,24 @@ class EscrowChangesRequested(EscrowChanged):
 
     record_id: int
     reason: str
+
+
+@dataclass(frozen=True)
+class WalletToppedUp(DomainEvent):
+    """A card top-up reached the client's wallet (funded once, by the processor's word)."""
+
+    top_up_id: int
+    user_id: int
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class WalletWithdrawn(DomainEvent):
+    """Unused top-up money went back to the card that paid it (the processor made the refund)."""
+
+    withdrawal_id: int
+    top_up_id: int
+    user_id: int
+    amount: Decimal
+    currency: str

@@ -37,6 +37,40 @@ class TestCardForm(forms.Form):
     )
 
 
+class PayForm(forms.Form):
+    """Pay with a saved card (the default first) or, with the emulator, a test card; optionally
+    keep a new card. Its choices are the client's own cards, so another client's card id is refused."""
+
+    payment_method = forms.ChoiceField(label="Card", widget=forms.RadioSelect)
+    save_card = forms.BooleanField(label="Save this card for later payments", required=False)
+
+    def __init__(self, *args, saved_cards=(), test_cards: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        saved = [
+            (c.reference, f"{c.label} · expires {c.expiry}{' (expired)' if c.expired else ''}") for c in saved_cards
+        ]
+        self.saved_references = {c.reference for c in saved_cards}
+        self.fields["payment_method"].choices = saved + (TEST_CARDS if test_cards else [])
+        self.fields["payment_method"].initial = saved[0][0] if saved else "pm_card_visa"
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("payment_method") in self.saved_references:
+            cleaned["save_card"] = False  # already saved
+        return cleaned
+
+
+class TopUpForm(forms.Form):
+    amount = forms.DecimalField(label="Amount", min_value=0, max_digits=14, decimal_places=2)
+    currency = forms.ChoiceField(label="Currency", choices=lambda: [(c, c) for c in supported_currencies()])
+
+
+class WithdrawForm(forms.Form):
+    amount = forms.DecimalField(
+        label="Amount", required=False, min_value=0, max_digits=14, decimal_places=2, help_text="Empty: all of it."
+    )
+
+
 class RefundForm(forms.Form):
     amount = forms.DecimalField(
         label="Amount to refund",

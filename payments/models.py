@@ -122,6 +122,14 @@ class Escrow(models.Model):
     )
     payment_attempts = models.PositiveIntegerField(default=0)
 
+    class FundingSource(models.TextChoices):
+        CARD = "card", "Card"
+        WALLET = "wallet", "Wallet"
+
+    # Where the client's money came from, and so where refunds go back to: the card (a refund at
+    # the processor) or the wallet (a ledger move, at once).
+    funding_source = models.CharField(max_length=10, choices=FundingSource.choices, default=FundingSource.CARD)
+
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     funded_at = models.DateTimeField(null=True, blank=True)
@@ -255,3 +263,92 @@ class EscrowRefund(models.Model):
 
     def __str__(self) -> str:
         return f"Refund #{self.pk} of {self.amount} ({self.status})"
+
+
+class WalletTopUp(models.Model):
+    """Money a client puts into their wallet by card, to pay escrows from at once later.
+
+    Funded only by the processor's word that the payment succeeded (its webhook or the reconcile
+    job), exactly like an escrow; the ledger then moves it from the processor balance to the
+    client's wallet. What is not spent can be withdrawn back to the card it came from (a refund of
+    this payment), never to another card: ``withdrawn_amount`` counts it.
+    """
+
+    class Status(models.TextChoices):
+        AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
+        SUCCEEDED = "succeeded", "Added to the wallet"
+
+    client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="wallet_top_ups")
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(**AMOUNT)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.AWAITING_PAYMENT)
+    withdrawn_amount = models.DecimalField(**AMOUNT, default=Decimal("0.00"))
+    payment = models.ForeignKey(
+        "processors.ProcessorTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    payment_attempts = models.PositiveIntegerField(default=0)
+    last_payment_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    funded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="wallettopup_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(withdrawn_amount__gte=0) & Q(withdrawn_amount__lte=F("amount")),
+                name="wallettopup_withdrawn_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(funded_at__isnull=False) | Q(withdrawn_amount=0), name="wallettopup_withdrawn_if_funded"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Top-up #{self.pk} · {self.amount} {self.currency} · {self.get_status_display()}"
+
+    @property
+    def withdrawable(self) -> Decimal:
+        """What may still go back to its card (the wallet's balance bounds it too)."""
+        return self.amount - self.withdrawn_amount if self.status == self.Status.SUCCEEDED else Decimal("0.00")
+
+    def money(self, field: str) -> Money:
+        return Money(getattr(self, field), self.currency)
+
+
+class WalletWithdrawal(models.Model):
+    """Unused top-up money going back to the card it came from: a refund of that top-up's payment.
+
+    Taken out of the wallet in the ledger first (so nothing can spend it meanwhile), then asked of
+    the processor with the row's id as the key; a refusal puts it back, visibly.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Sent back to the card"
+        FAILED = "failed", "Failed: back in the wallet"
+
+    top_up = models.ForeignKey(WalletTopUp, on_delete=models.PROTECT, related_name="withdrawals")
+    amount = models.DecimalField(**AMOUNT)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    processor_reference = models.CharField(max_length=255, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="walletwithdrawal_amount_positive"),
+            # One withdrawal per processor refund: a refund made outside Holdfast is taken in once.
+            models.UniqueConstraint(
+                fields=["processor_reference"],
+                condition=~Q(processor_reference=""),
+                name="walletwithdrawal_processor_reference_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Withdrawal #{self.pk} of {self.amount} ({self.status})"

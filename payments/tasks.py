@@ -59,3 +59,17 @@ def escrows_flag_stale() -> int:
     from payments.escrow import escrows_flag_stale
 
     return escrows_flag_stale()
+
+
+@shared_task(**MONEY_TASK)
+def top_ups_payment_reconcile() -> int:
+    from payments.topups import top_ups_payment_reconcile
+
+    return top_ups_payment_reconcile()
+
+
+@shared_task(**MONEY_TASK)
+def withdrawals_settle() -> int:
+    from payments.topups import withdrawals_settle
+
+    return withdrawals_settle()

@@ -80,6 +80,8 @@ class Payment:
     failure: PaymentFailure | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     ours: bool = True  # made by this installation (not another sharing the processor account)
+    customer_reference: str = ""  # the processor's customer it is for (saved cards), if any
+    method_reference: str = ""  # the payment method it was (last) confirmed with
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,37 @@ class Chargeback:
     payment_reference: str = ""  # the payment the charge belongs to
     evidence_due_by: int | None = None  # unix time
     evidence_submissions: int = 0
+
+
+@dataclass(frozen=True)
+class Card:
+    """A card saved with the processor for a customer (Stripe: a PaymentMethod of type card)."""
+
+    processor: str
+    reference: str
+    brand: str
+    last4: str
+    exp_month: int
+    exp_year: int
+    customer_reference: str = ""  # empty once removed (detached), or for a card never saved
+
+    def expired(self, *, year: int, month: int) -> bool:
+        """Whether the card has expired by the given month (a card works through its expiry month)."""
+        return (self.exp_year, self.exp_month) < (year, month)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """Saving a card for later without charging it (Stripe: a SetupIntent)."""
+
+    processor: str
+    reference: str
+    status: str  # PaymentStatus words: requires_payment_method, requires_action, succeeded, canceled
+    customer_reference: str
+    client_secret: str = ""
+    method_reference: str = ""  # the card, once set up
+    action_url: str = ""  # where the card holder authenticates, with REQUIRES_ACTION
+    failure: PaymentFailure | None = None
 
 
 class EventKind:
@@ -280,13 +313,23 @@ class PaymentProcessor(Protocol):
     display_name: str  # what staff read ("Refunded at Stripe …")
 
     def payment_create(
-        self, *, amount: Money, key: str, group: str, metadata: Mapping[str, str], description: str = ""
+        self,
+        *,
+        amount: Money,
+        key: str,
+        group: str,
+        metadata: Mapping[str, str],
+        description: str = "",
+        customer: str = "",  # a customer's reference lets the payment use (and save) their cards
     ) -> Payment: ...
 
     def payment_retrieve(self, reference: str) -> Payment: ...
 
-    def payment_confirm(self, reference: str, *, method: str, key: str, return_url: str) -> Payment:
-        """Raises ``PaymentError(code="card_declined", details={"decline_code", "charge"})`` on a decline."""
+    def payment_confirm(
+        self, reference: str, *, method: str, key: str, return_url: str, save_method: bool = False
+    ) -> Payment:
+        """``save_method`` keeps the card for the payment's customer once it succeeds. Raises
+        ``PaymentError(code="card_declined", details={"decline_code", "charge"})`` on a decline."""
         ...
 
     def payment_cancel(self, reference: str, *, key: str) -> Payment: ...
@@ -313,3 +356,45 @@ class PaymentProcessor(Protocol):
     ) -> Chargeback: ...
 
     def chargeback_accept(self, reference: str, *, key: str) -> Chargeback: ...
+
+
+class SavedCardsProcessor(Protocol):
+    """Customers and their saved cards: what clients need to pay in one click (and mobile apps'
+    payment sheets). A processor offering saved cards implements these besides ``PaymentProcessor``."""
+
+    def customer_create(self, *, key: str, email: str, metadata: Mapping[str, str]) -> str:
+        """A customer at the processor; returns its reference. The same ``key`` makes it once."""
+        ...
+
+    def payment_attach_customer(self, reference: str, *, customer: str, key: str, save_method: bool = False) -> Payment:
+        """Let an open payment use the customer's saved cards; ``save_method`` keeps the card it is
+        then paid with (for a browser or app confirming the payment itself)."""
+        ...
+
+    def setup_create(self, *, customer: str, key: str, metadata: Mapping[str, str]) -> Setup: ...
+
+    def setup_retrieve(self, reference: str) -> Setup: ...
+
+    def setup_confirm(self, reference: str, *, method: str, key: str, return_url: str) -> Setup:
+        """Raises ``PaymentError(code="card_declined")`` when the bank refuses the card."""
+        ...
+
+    def cards_list(self, customer: str) -> list[Card]: ...
+
+    def card_retrieve(self, reference: str) -> Card:
+        """Any card the processor knows; raises ``PaymentError(code="stripe_resource_missing")`` if none."""
+        ...
+
+    def card_detach(self, reference: str, *, key: str) -> Card: ...
+
+    def default_card(self, customer: str) -> str:
+        """The reference of the customer's default card, or ``""``."""
+        ...
+
+    def default_card_set(self, customer: str, *, card: str, key: str) -> None:
+        """Make ``card`` the customer's default (``""`` clears it)."""
+        ...
+
+    def mobile_key_create(self, customer: str) -> str:
+        """A short-lived key a mobile SDK uses to act for the customer (Stripe: an ephemeral key's secret)."""
+        ...

@@ -10,6 +10,7 @@ this layer sits below the apps that own those objects. The database refuses upda
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -29,6 +30,7 @@ class ProcessorTransaction(models.Model):
         BANK_PAYOUT = "bank_payout", "Payout to a bank account"
         BANK_PAYOUT_PAID = "bank_payout_paid", "Payout paid"
         BANK_PAYOUT_FAILED = "bank_payout_failed", "Payout failed"
+        WITHDRAWAL = "withdrawal", "Wallet withdrawal to card"
 
     processor = models.CharField(max_length=32)
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -55,3 +57,23 @@ class ProcessorTransaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.reference}"
+
+
+class ProcessorCustomer(models.Model):
+    """A client as a processor's customer (Stripe: a Customer), made the first time it is needed
+    (a card to save, a checkout): their saved cards live with it at the processor. One per user
+    and processor; the reference is never reused for another user."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="processor_customers")
+    processor = models.CharField(max_length=32)
+    reference = models.CharField(max_length=255, help_text="The processor's id of the customer (e.g. cus_…).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "processor"], name="processor_customer_one_per_user"),
+            models.UniqueConstraint(fields=["processor", "reference"], name="processor_customer_reference_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} ({self.processor}) for {self.user}"

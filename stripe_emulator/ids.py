@@ -23,6 +23,8 @@ PREFIXES = {
     "connected_payment": "py",
     "request": "req",
     "file": "file",
+    "setup_intent": "seti",
+    "ephemeral_key": "ephkey",
 }
 
 
@@ -36,6 +38,10 @@ def new_id(kind):
 
 def client_secret(pi_id):
     return f"{pi_id}_secret_{random_token(25)}"
+
+
+def ephemeral_secret():
+    return f"ek_test_{random_token(48)}"
 
 
 def webhook_secret():

@@ -33,6 +33,8 @@ COLLECTIONS = {
     "account_links": ("account_link", "account link"),
     "login_links": ("login_link", "login link"),
     "files": ("file", "file"),
+    "setup_intents": ("setup_intent", "setup_intent"),
+    "ephemeral_keys": ("ephemeral_key", "ephemeral key"),
 }
 _BY_PREFIX = {}
 for _coll, (_obj, _label) in COLLECTIONS.items():

@@ -123,6 +123,9 @@ class JournalEntry(models.Model):
         CHARGEBACK = "chargeback", "Chargeback"
         CHARGEBACK_REVERSAL = "chargeback_reversal", "Chargeback reversed"
         ADJUSTMENT = "adjustment", "Adjustment"
+        WALLET_TOP_UP = "wallet_top_up", "Wallet top-up"
+        WALLET_PAYMENT = "wallet_payment", "Paid from wallet"
+        WALLET_WITHDRAWAL = "wallet_withdrawal", "Withdrawn to card"
 
     idempotency_key = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)

@@ -344,3 +344,15 @@ CELERY_BEAT_SCHEDULE["notifications-release-soon"] = {
     "schedule": 900.0,
 }
 NOTIFICATIONS_RELEASE_REMINDER = timedelta(hours=24)
+# --- Saved cards and wallet top-ups (payments/cards.py, payments/topups/) ----------------
+# Per top-up, in the top-up's currency; the daily limit is per client and currency over 24 hours.
+WALLET_TOP_UP_MIN = Decimal(env.str("HOLDFAST_WALLET_TOP_UP_MIN", default="10.00"))
+WALLET_TOP_UP_MAX = Decimal(env.str("HOLDFAST_WALLET_TOP_UP_MAX", default="2000.00"))
+WALLET_TOP_UP_DAILY_LIMIT = Decimal(env.str("HOLDFAST_WALLET_TOP_UP_DAILY_LIMIT", default="5000.00"))
+CELERY_BEAT_SCHEDULE.update(
+    {
+        # Top-ups whose payment succeeded without the webhook reaching us; withdrawals not answered.
+        "wallet-top-ups-reconcile": {"task": "payments.tasks.top_ups_payment_reconcile", "schedule": 900.0},
+        "wallet-withdrawals-settle": {"task": "payments.tasks.withdrawals_settle", "schedule": 300.0},
+    }
+)

@@ -90,8 +90,9 @@ class EscrowCheckoutApi(APIView):
 class EscrowConfirmApi(APIView):
     class ConfirmInput(serializers.Serializer):
         payment_method = serializers.RegexField(
-            r"^[A-Za-z0-9_]+$", max_length=255, help_text="A PaymentMethod id, e.g. pm_card_visa."
+            r"^[A-Za-z0-9_]+$", max_length=255, help_text="A PaymentMethod id, e.g. pm_card_visa, or a saved card."
         )
+        save_card = serializers.BooleanField(default=False, help_text="Keep a new card for later payments.")
 
     class ConfirmOutput(serializers.Serializer):
         status = serializers.CharField(help_text="succeeded, processing or requires_action.")
@@ -111,6 +112,7 @@ class EscrowConfirmApi(APIView):
             actor=request.user,
             payment_method=data.validated_data["payment_method"],
             return_url=request.build_absolute_uri(reverse("payments:escrow_detail", args=[escrow.pk])),
+            save_card=data.validated_data["save_card"],
         )
         return Response(self.ConfirmOutput({"status": attempt.status, "redirect_url": attempt.redirect_url}).data)
 

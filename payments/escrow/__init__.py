@@ -1,15 +1,16 @@
 """Escrow services, one module per lifecycle stage (DESIGN §4).
 
-=================  ===============================================================
-``transitions``    the only writer of status: lock, allowed moves, event, publish
-``create``         an escrow for an accepted offer, priced with the fee policy
-``funding``        checkout, card confirm, declines, funding, returned payments
-``review``         delivery and the review window, stale escrows
-``release``        release to the tasker, approve, the review-window sweeper
-``refunds``        reserve, execute, settle, take in outside refunds
-``cancel``         cancel or expire unpaid escrows, refund funded ones
-``holds``          freeze / unfreeze / rule (release, refund, split): disputes, chargebacks
-=================  ===============================================================
+==================  ===============================================================
+``transitions``     the only writer of status: lock, allowed moves, event, publish
+``create``          an escrow for an accepted offer, priced with the fee policy
+``funding``         checkout, card confirm, declines, funding, returned payments
+``wallet_funding``  paying from the client's wallet at once (no processor call)
+``review``          delivery and the review window, stale escrows
+``release``         release to the tasker, approve, the review-window sweeper
+``refunds``         reserve, execute, settle, take in outside refunds
+``cancel``          cancel or expire unpaid escrows, refund funded ones
+``holds``           freeze / unfreeze / rule (release, refund, split): disputes, chargebacks
+==================  ===============================================================
 
 Callers import the functions from here: ``from payments.escrow import escrow_release``.
 """
@@ -56,6 +57,7 @@ from payments.escrow.review import (
     escrows_lock_for_task,
 )
 from payments.escrow.transitions import TRANSITIONS, escrow_lock, escrow_transition
+from payments.escrow.wallet_funding import escrow_fund_from_wallet
 
 __all__ = [
     "TRANSITIONS",
@@ -73,6 +75,7 @@ __all__ = [
     "escrow_freeze",
     "escrow_fund_from_payment",
     "escrow_hold_note",
+    "escrow_fund_from_wallet",
     "escrow_lock",
     "escrow_needs_attention",
     "escrow_payment_confirm",

@@ -21,6 +21,8 @@ from moneyed import Money
 from accounts.models import User
 from core import events
 from core.errors import ApplicationError
+from payments import topups
+from payments.cards import card_prepare_for_payment
 from payments.escrow.errors import EscrowError, require_party
 from payments.escrow.ledger import post_between_processor_and_escrow
 from payments.escrow.refunds import escrow_needs_attention, escrow_refund_execute, escrow_refund_reserve
@@ -71,6 +73,7 @@ class Checkout:
     client_secret: str
     publishable_key: str
     payment_reference: str
+    customer_reference: str = ""  # the processor's customer the payment is for (saved cards), if any
 
 
 def escrow_checkout_start(*, escrow: Escrow, actor: User) -> Checkout:
@@ -119,6 +122,7 @@ def escrow_checkout_start(*, escrow: Escrow, actor: User) -> Checkout:
         client_secret=payment.client_secret,
         publishable_key=processor.client_config().get("publishable_key", ""),
         payment_reference=payment.reference,
+        customer_reference=payment.customer_reference,
     )
 
 
@@ -128,16 +132,29 @@ class PaymentAttempt:
     redirect_url: str = ""
 
 
-def escrow_payment_confirm(*, escrow: Escrow, actor: User, payment_method: str, return_url: str) -> PaymentAttempt:
+def escrow_payment_confirm(
+    *, escrow: Escrow, actor: User, payment_method: str, return_url: str, save_card: bool = False
+) -> PaymentAttempt:
     """Confirm the escrow's payment with a payment method (test cards, saved cards).
 
-    A decline is recorded on the escrow (reason shown, retry possible) and raised as
+    A saved card must be the client's own (another client's is ``card_not_found``, a 404, however
+    it was learnt); ``save_card`` keeps a new card for the client once the payment succeeds. The
+    bank may still ask for 3-D Secure with a saved card (``requires_action`` and its page). A decline
+    is recorded on the escrow (reason shown, retry possible) and raised as
     ``card_declined``. Success is not yet "funded": the escrow is funded when the processor's
     success event arrives. Each attempt has its own idempotency key, so a double-submitted form
     confirms once.
     """
     checkout = escrow_checkout_start(escrow=escrow, actor=actor)
     processor = escrow_processor(checkout.escrow)
+    card_prepare_for_payment(
+        user=actor,
+        processor=processor,
+        payment_reference=checkout.payment_reference,
+        payment_customer=checkout.customer_reference,
+        method=payment_method,
+        save=save_card,
+    )
     with transaction.atomic():
         locked = escrow_lock(escrow.pk)
         attempt = locked.payment_attempts + 1
@@ -148,6 +165,7 @@ def escrow_payment_confirm(*, escrow: Escrow, actor: User, payment_method: str, 
             method=payment_method,
             key=idempotency_key("escrow", escrow.pk, "confirm", attempt),
             return_url=return_url,
+            save_method=save_card,
         )
     except PaymentError as exc:
         if exc.code == "card_declined":
@@ -251,17 +269,21 @@ def escrow_payment_failure_record(
 
 
 @registry.event_handler(EventKind.PAYMENT_FAILED)
-def escrow_payment_failure_from_event(event: ProcessorEvent) -> Escrow | None:
+def escrow_payment_failure_from_event(event: ProcessorEvent) -> object:
+    # Payments also top up wallets: the payment's metadata says which (read back, not the payload).
+    payment = registry.processor(event.processor).payment_retrieve(event.reference)
+    if topups.is_top_up(payment):
+        return topups.top_up_failure_with(payment, event_id=event.event_id)
     return escrow_payment_failure_from_payment(
-        payment_reference=event.reference, processor=event.processor, event_id=event.event_id
+        payment_reference=event.reference, processor=event.processor, event_id=event.event_id, payment=payment
     )
 
 
 def escrow_payment_failure_from_payment(
-    *, payment_reference: str, processor: str | None = None, event_id: str = ""
+    *, payment_reference: str, processor: str | None = None, event_id: str = "", payment: Payment | None = None
 ) -> Escrow | None:
     """A payment failed: re-read it from the processor and record why (once per failed charge)."""
-    payment = registry.processor(processor).payment_retrieve(payment_reference)
+    payment = payment or registry.processor(processor).payment_retrieve(payment_reference)
     escrow = _escrow_for_payment(payment)
     if escrow is not None and not _is_ours(escrow, payment):
         escrow = None  # another installation's on the same processor account
@@ -282,10 +304,11 @@ def escrow_payment_failure_from_payment(
 
 
 @registry.event_handler(EventKind.PAYMENT_SUCCEEDED)
-def escrow_fund_from_event(event: ProcessorEvent) -> Escrow | None:
-    return escrow_fund_from_payment(
-        payment_reference=event.reference, processor=event.processor, event_id=event.event_id
-    )
+def escrow_fund_from_event(event: ProcessorEvent) -> object:
+    payment = registry.processor(event.processor).payment_retrieve(event.reference)
+    if topups.is_top_up(payment):  # a wallet top-up, funded the same way (payments/topups/)
+        return topups.top_up_fund_with(payment, event_id=event.event_id)
+    return escrow_fund_with(payment, event_id=event.event_id)
 
 
 def escrow_fund_from_payment(
@@ -309,6 +332,8 @@ def escrow_fund_from_payment(
 def escrow_fund_with(payment: Payment, *, event_id: str = "") -> Escrow | None:
     """``escrow_fund_from_payment`` for a payment just read from its processor (the reconcile job
     and cancel have it already: no second read)."""
+    if topups.is_top_up(payment):
+        return None
     found = _escrow_for_payment(payment)
     if payment.status != PaymentStatus.SUCCEEDED or found is None:
         return None
@@ -320,7 +345,9 @@ def escrow_fund_with(payment: Payment, *, event_id: str = "") -> Escrow | None:
             # tagged, and not this escrow's): not ours to fund or to return.
             logger.info("Payment %s (escrow %s) is not this installation's", payment.reference, escrow.pk)
             return None
-        if escrow.funded_at is not None and escrow.payment.reference != payment.reference:
+        if escrow.funded_at is not None and (
+            escrow.funding_source == Escrow.FundingSource.WALLET or escrow.payment.reference != payment.reference
+        ):
             returned = "A second payment for an escrow already paid"
         elif paid != escrow.money("client_total"):
             returned = (

@@ -23,11 +23,12 @@ from accounts.models import User
 from core import events
 from core.errors import ApplicationError, ValidationError
 from core.money import parse_amount
+from payments import topups
 from payments.escrow.errors import EscrowError
-from payments.escrow.ledger import post_between_processor_and_escrow
+from payments.escrow.ledger import post_between_source_and_escrow
 from payments.escrow.transitions import escrow_event_record, escrow_lock, escrow_transition
 from payments.events import EscrowRefunded
-from payments.models import Escrow, EscrowEvent, EscrowRefund
+from payments.models import Escrow, EscrowEvent, EscrowRefund, WalletTopUp
 from processors import registry
 from processors.interface import (
     EventKind,
@@ -128,7 +129,7 @@ def escrow_refund_reserve(
         processor_reference=processor_reference,
         for_ruling=for_ruling,
     )
-    post_between_processor_and_escrow(
+    post_between_source_and_escrow(  # a wallet payment's refund is back in the wallet now
         escrow=escrow,
         amount=amount,
         into_escrow=False,
@@ -143,8 +144,11 @@ def escrow_refund_reserve(
 
 
 def escrow_refund_execute(refund: EscrowRefund) -> EscrowRefund:
-    """Ask the processor for the reserved refund (same idempotency key on every try) and settle it."""
+    """Ask the processor for the reserved refund (same idempotency key on every try) and settle it.
+    An escrow paid from the wallet has its refund in the wallet already: it completes at once."""
     escrow = Escrow.objects.select_related("payment").get(pk=refund.escrow_id)
+    if escrow.funding_source == Escrow.FundingSource.WALLET:
+        return escrow_refund_complete(refund=refund, processor_reference="")
     processor = registry.processor(escrow.payment.processor)
     try:
         answer = processor.refund_create(
@@ -252,7 +256,7 @@ def escrow_refund_fail(*, refund: EscrowRefund, message: str) -> None:
     refund = EscrowRefund.objects.select_for_update().get(pk=refund.pk)
     if refund.status != EscrowRefund.Status.PENDING:
         return
-    post_between_processor_and_escrow(
+    post_between_source_and_escrow(
         escrow=escrow,
         amount=refund.amount,
         into_escrow=True,
@@ -271,6 +275,11 @@ def escrow_refund_fail(*, refund: EscrowRefund, message: str) -> None:
 
 @registry.event_handler(EventKind.CHARGE_REFUNDS_CHANGED)
 def escrow_refunds_from_event(event: ProcessorEvent) -> int:
+    # A charge is an escrow's or a wallet top-up's (whose refunds are withdrawals to its card).
+    if WalletTopUp.objects.filter(payment__charge_reference=event.reference).exists():
+        return topups.withdrawals_settle_for_charge(
+            charge_reference=event.reference, processor=event.processor, event_id=event.event_id
+        )
     return escrow_refunds_settle_for_charge(
         charge_reference=event.reference, processor=event.processor, event_id=event.event_id
     )
@@ -360,8 +369,11 @@ def escrow_refunds_settle(*, older_than: timedelta = timedelta(minutes=2)) -> in
     pending = EscrowRefund.objects.filter(
         status=EscrowRefund.Status.PENDING, created_at__lte=timezone.now() - older_than
     ).select_related("escrow__payment")
-    charges = {(r.escrow.payment.charge_reference, r.escrow.payment.processor) for r in pending if r.escrow.payment}
     settled = 0
+    for refund in pending:  # refunds to the wallet: the money is there; only the record waits
+        if refund.escrow.funding_source == Escrow.FundingSource.WALLET:
+            settled += escrow_refund_execute(refund).status != EscrowRefund.Status.PENDING
+    charges = {(r.escrow.payment.charge_reference, r.escrow.payment.processor) for r in pending if r.escrow.payment}
     for charge_reference, processor in sorted(c for c in charges if c[0]):
         try:
             settled += escrow_refunds_settle_for_charge(charge_reference=charge_reference, processor=processor)

@@ -43,7 +43,16 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 
 # Columns a transition may set besides the status (each is a parameter of the statement).
 WRITABLE = frozenset(
-    {"funded_at", "released_at", "refunded_at", "cancelled_at", "release_due_at", "released_to_tasker", "payment_id"}
+    {
+        "funded_at",
+        "released_at",
+        "refunded_at",
+        "cancelled_at",
+        "release_due_at",
+        "released_to_tasker",
+        "payment_id",
+        "funding_source",
+    }
 )
 
 LOCK_SQL = f"SELECT {sql.columns(Escrow)} FROM payments_escrow WHERE id = %s FOR UPDATE"

@@ -16,6 +16,7 @@ from core.money import supported_currencies
 from processors.interface import (
     BankAccountSummary,
     BankPayout,
+    Card,
     Chargeback,
     ConnectedAccount,
     EventKind,
@@ -25,6 +26,7 @@ from processors.interface import (
     PlatformBalance,
     ProcessorEvent,
     Refund,
+    Setup,
     Transfer,
     TransferReversal,
 )
@@ -86,6 +88,40 @@ def payment_from_stripe(pi: Any) -> Payment:
         failure=failure,
         metadata=dict(pi.get("metadata") or {}),
         ours=gateway.ours(pi),
+        customer_reference=_id(pi.get("customer")),
+        method_reference=_id(pi.get("payment_method")),
+    )
+
+
+def setup_from_stripe(seti: Any) -> Setup:
+    error = seti.get("last_setup_error") or None
+    failure = None
+    if error:
+        code = error.get("decline_code") or error.get("code") or ""
+        failure = PaymentFailure(code=code, message=gateway.decline_message(code, error.get("message")))
+    redirect = (seti.get("next_action") or {}).get("redirect_to_url") or {}
+    return Setup(
+        processor=NAME,
+        reference=seti.id,
+        status=seti.status,
+        customer_reference=_id(seti.get("customer")),
+        client_secret=seti.get("client_secret") or "",
+        method_reference=_id(seti.get("payment_method")),
+        action_url=redirect.get("url") or "",
+        failure=failure,
+    )
+
+
+def card_from_stripe(pm: Any) -> Card:
+    card = pm.get("card") or {}
+    return Card(
+        processor=NAME,
+        reference=pm.id,
+        brand=card.get("display_brand") or card.get("brand") or "card",
+        last4=card.get("last4") or "",
+        exp_month=int(card.get("exp_month") or 0),
+        exp_year=int(card.get("exp_year") or 0),
+        customer_reference=_id(pm.get("customer")),
     )
 
 
@@ -201,7 +237,14 @@ class StripeProcessor:
     display_name = "Stripe"
 
     def payment_create(
-        self, *, amount: Money, key: str, group: str, metadata: Mapping[str, str], description: str = ""
+        self,
+        *,
+        amount: Money,
+        key: str,
+        group: str,
+        metadata: Mapping[str, str],
+        description: str = "",
+        customer: str = "",
     ) -> Payment:
         pi = gateway.payment_intent_create(
             amount=amount,
@@ -209,15 +252,24 @@ class StripeProcessor:
             transfer_group=group,
             metadata={**metadata, "holdfast_namespace": settings.STRIPE_NAMESPACE},
             description=description,
+            customer=customer or None,
         )
         return payment_from_stripe(pi)
 
     def payment_retrieve(self, reference: str) -> Payment:
         return payment_from_stripe(gateway.payment_intent_retrieve(reference))
 
-    def payment_confirm(self, reference: str, *, method: str, key: str, return_url: str) -> Payment:
+    def payment_confirm(
+        self, reference: str, *, method: str, key: str, return_url: str, save_method: bool = False
+    ) -> Payment:
         return payment_from_stripe(
-            gateway.payment_intent_confirm(reference, payment_method=method, key=key, return_url=return_url)
+            gateway.payment_intent_confirm(
+                reference,
+                payment_method=method,
+                key=key,
+                return_url=return_url,
+                setup_future_usage="off_session" if save_method else None,
+            )
         )
 
     def payment_cancel(self, reference: str, *, key: str) -> Payment:
@@ -336,3 +388,52 @@ class StripeProcessor:
 
     def chargeback_accept(self, reference: str, *, key: str) -> Chargeback:
         return chargeback_from_stripe(gateway.dispute_accept(dispute_id=reference, key=key))
+
+    # --- Saved cards (SavedCardsProcessor) ---------------------------------------------------
+
+    def customer_create(self, *, key: str, email: str, metadata: Mapping[str, str]) -> str:
+        customer = gateway.customer_create(
+            key=key, email=email, metadata={**metadata, "holdfast_namespace": settings.STRIPE_NAMESPACE}
+        )
+        return customer.id
+
+    def payment_attach_customer(self, reference: str, *, customer: str, key: str, save_method: bool = False) -> Payment:
+        return payment_from_stripe(
+            gateway.payment_intent_update(
+                reference, key=key, customer=customer, setup_future_usage="off_session" if save_method else None
+            )
+        )
+
+    def setup_create(self, *, customer: str, key: str, metadata: Mapping[str, str]) -> Setup:
+        return setup_from_stripe(
+            gateway.setup_intent_create(
+                customer=customer, key=key, metadata={**metadata, "holdfast_namespace": settings.STRIPE_NAMESPACE}
+            )
+        )
+
+    def setup_retrieve(self, reference: str) -> Setup:
+        return setup_from_stripe(gateway.setup_intent_retrieve(reference))
+
+    def setup_confirm(self, reference: str, *, method: str, key: str, return_url: str) -> Setup:
+        return setup_from_stripe(
+            gateway.setup_intent_confirm(reference, payment_method=method, key=key, return_url=return_url)
+        )
+
+    def cards_list(self, customer: str) -> list[Card]:
+        return [card_from_stripe(pm) for pm in gateway.customer_payment_methods(customer)]
+
+    def card_retrieve(self, reference: str) -> Card:
+        return card_from_stripe(gateway.payment_method_retrieve(reference))
+
+    def card_detach(self, reference: str, *, key: str) -> Card:
+        return card_from_stripe(gateway.payment_method_detach(reference, key=key))
+
+    def default_card(self, customer: str) -> str:
+        settings_ = gateway.customer_retrieve(customer).get("invoice_settings") or {}
+        return _id(settings_.get("default_payment_method"))
+
+    def default_card_set(self, customer: str, *, card: str, key: str) -> None:
+        gateway.customer_default_payment_method_set(customer, payment_method=card, key=key)
+
+    def mobile_key_create(self, customer: str) -> str:
+        return gateway.ephemeral_key_create(customer=customer).secret

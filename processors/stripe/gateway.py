@@ -276,8 +276,10 @@ def payment_intent_create(
     confirm: bool = False,
     return_url: str | None = None,
     capture_method: str = "automatic",
+    setup_future_usage: str | None = None,
 ) -> StripeObject:
-    """A PaymentIntent on the platform account, captured automatically by default."""
+    """A PaymentIntent on the platform account, captured automatically by default.
+    ``setup_future_usage`` (with ``customer``) saves the card it is paid with for that customer."""
     currency = str(amount.currency)
     params: dict[str, Any] = {
         "amount": to_minor_units(amount.amount, currency),
@@ -290,6 +292,8 @@ def payment_intent_create(
         params["description"] = description
     if customer:
         params["customer"] = customer
+    if setup_future_usage:
+        params["setup_future_usage"] = setup_future_usage
     if payment_method:
         params["payment_method"] = payment_method
         params["payment_method_types"] = ["card"]
@@ -303,9 +307,16 @@ def payment_intent_create(
 
 
 def payment_intent_confirm(
-    payment_intent_id: str, *, payment_method: str, key: str, return_url: str | None = None
+    payment_intent_id: str,
+    *,
+    payment_method: str,
+    key: str,
+    return_url: str | None = None,
+    setup_future_usage: str | None = None,
 ) -> StripeObject:
     params: dict[str, Any] = {"payment_method": payment_method}
+    if setup_future_usage:
+        params["setup_future_usage"] = setup_future_usage
     if return_url:
         params["return_url"] = return_url
     return _call(stripe.PaymentIntent.confirm, payment_intent_id, **params, **_opts(idempotency_key=key))
@@ -317,6 +328,15 @@ def payment_intent_retrieve(payment_intent_id: str) -> StripeObject:
 
 def payment_intent_cancel(payment_intent_id: str, *, key: str) -> StripeObject:
     return _call(stripe.PaymentIntent.cancel, payment_intent_id, **_opts(idempotency_key=key))
+
+
+def payment_intent_update(
+    payment_intent_id: str, *, key: str, customer: str, setup_future_usage: str | None = None
+) -> StripeObject:
+    params: dict[str, Any] = {"customer": customer}
+    if setup_future_usage:
+        params["setup_future_usage"] = setup_future_usage
+    return _call(stripe.PaymentIntent.modify, payment_intent_id, **params, **_opts(idempotency_key=key))
 
 
 def charge_retrieve(charge_id: str) -> StripeObject:
@@ -339,6 +359,74 @@ def refund_create(
 
 def refunds_for_charge(charge_id: str) -> list[StripeObject]:
     return list(_call(stripe.Refund.list, charge=charge_id, limit=100, **_opts()).auto_paging_iter())
+
+
+# --- Customers and saved cards ---------------------------------------------------------------
+
+
+def customer_create(*, key: str, email: str, metadata: Mapping[str, str]) -> StripeObject:
+    return _call(stripe.Customer.create, email=email, metadata=dict(metadata), **_opts(idempotency_key=key))
+
+
+def customer_retrieve(customer_id: str) -> StripeObject:
+    return _call(stripe.Customer.retrieve, customer_id, **_opts())
+
+
+def customer_default_payment_method_set(customer_id: str, *, payment_method: str, key: str) -> StripeObject:
+    return _call(
+        stripe.Customer.modify,
+        customer_id,
+        invoice_settings={"default_payment_method": payment_method},
+        **_opts(idempotency_key=key),
+    )
+
+
+def setup_intent_create(*, customer: str, key: str, metadata: Mapping[str, str]) -> StripeObject:
+    """A SetupIntent saving a card for the customer's later payments (off session, as Holdfast charges
+    saved cards while the client waits on a page or in the app)."""
+    return _call(
+        stripe.SetupIntent.create,
+        customer=customer,
+        usage="off_session",
+        automatic_payment_methods={"enabled": True, "allow_redirects": "always"},
+        metadata=dict(metadata),
+        **_opts(idempotency_key=key),
+    )
+
+
+def setup_intent_retrieve(setup_intent_id: str) -> StripeObject:
+    return _call(stripe.SetupIntent.retrieve, setup_intent_id, **_opts())
+
+
+def setup_intent_confirm(setup_intent_id: str, *, payment_method: str, key: str, return_url: str) -> StripeObject:
+    return _call(
+        stripe.SetupIntent.confirm,
+        setup_intent_id,
+        payment_method=payment_method,
+        return_url=return_url,
+        **_opts(idempotency_key=key),
+    )
+
+
+def payment_method_retrieve(payment_method_id: str) -> StripeObject:
+    return _call(stripe.PaymentMethod.retrieve, payment_method_id, **_opts())
+
+
+def customer_payment_methods(customer_id: str) -> list[StripeObject]:
+    return list(
+        _call(stripe.Customer.list_payment_methods, customer_id, type="card", limit=100, **_opts()).auto_paging_iter()
+    )
+
+
+def payment_method_detach(payment_method_id: str, *, key: str) -> StripeObject:
+    return _call(stripe.PaymentMethod.detach, payment_method_id, **_opts(idempotency_key=key))
+
+
+def ephemeral_key_create(*, customer: str) -> StripeObject:
+    """A key for the mobile SDKs, for the API version the app pins (Stripe wants it said)."""
+    opts = _opts()
+    opts.pop("stripe_version")
+    return _call(stripe.EphemeralKey.create, customer=customer, stripe_version=settings.STRIPE_API_VERSION, **opts)
 
 
 # --- Moving money to taskers ----------------------------------------------------------------

@@ -7,6 +7,7 @@ from . import (  # noqa: F401
     customers,
     disputes,
     emulator,
+    ephemeral_keys,
     events,
     files,
     payment_intents,
@@ -14,6 +15,7 @@ from . import (  # noqa: F401
     payouts,
     rate_limit,
     refunds,
+    setup_intents,
     transfers,
     webhook_endpoints,
 )

@@ -4,7 +4,7 @@ import html
 
 from .. import errors
 from ..router import Response, redirect, route
-from . import accounts, payment_intents
+from . import accounts, payment_intents, setup_intents
 
 # The emulator is its own process and serves its pages without Holdfast's static files, so the
 # little styling they need is inline. The first button is the expected action, the last one the
@@ -110,16 +110,22 @@ def express_dashboard(req, token):
 
 # ---- 3-D Secure --------------------------------------------------------------------------
 def _pi(req, pi_id):
+    if pi_id.startswith("seti_"):  # the same page authenticates a card being saved
+        return req.store.get("setup_intents", pi_id, None, any_account=True)
     return req.store.get("payment_intents", pi_id, None, any_account=True)
 
 
 @route("GET", r"/emulator/3ds/(?P<pi_id>[^/]+)")
 def three_ds_page(req, pi_id):
     pi = _pi(req, pi_id)
-    amount = f"{pi['amount'] / 100:.2f} {pi['currency'].upper()}"
+    if pi["object"] == "setup_intent":
+        what = "Authenticate saving this card for later payments."
+    else:
+        amount = f"{pi['amount'] / 100:.2f} {pi['currency'].upper()}"
+        what = f"Authenticate a payment of {html.escape(amount)}."
     return _page(
         "3D Secure authentication (emulated)",
-        f"Authenticate a payment of {html.escape(amount)}.",
+        what,
         f"/emulator/3ds/{pi_id}",
         [("complete", "Complete authentication"), ("fail", "Fail authentication")],
     )
@@ -128,12 +134,11 @@ def three_ds_page(req, pi_id):
 @route("POST", r"/emulator/3ds/(?P<pi_id>[^/]+)")
 def three_ds_submit(req, pi_id):
     pi = _pi(req, pi_id)
-    payment_intents.complete_authentication(req.store, pi, req.str("action") == "complete")
+    _authenticate(req, pi, req.str("action") == "complete")
     if pi["_return_url"]:
         sep = "&" if "?" in pi["_return_url"] else "?"
-        return redirect(
-            f"{pi['_return_url']}{sep}payment_intent={pi['id']}&payment_intent_client_secret={pi['client_secret']}"
-        )
+        name = pi["object"]
+        return redirect(f"{pi['_return_url']}{sep}{name}={pi['id']}&{name}_client_secret={pi['client_secret']}")
     return Response(200, f"<p>Authentication finished: {html.escape(pi['status'])}</p>")
 
 
@@ -143,8 +148,20 @@ def authenticate(req, pi_id):
     if outcome not in ("complete", "fail"):
         raise errors.invalid("outcome must be complete or fail", param="outcome")
     pi = _pi(req, pi_id)
-    payment_intents.complete_authentication(req.store, pi, outcome == "complete")
+    _authenticate(req, pi, outcome == "complete")
     return req.store.render(pi)
+
+
+@route("POST", r"/emulator/setup_intents/(?P<pi_id>[^/]+)/authenticate")
+def authenticate_setup(req, pi_id):
+    return authenticate(req, pi_id)
+
+
+def _authenticate(req, intent, succeed):
+    if intent["object"] == "setup_intent":
+        setup_intents.complete_authentication(req.store, intent, succeed)
+    else:
+        payment_intents.complete_authentication(req.store, intent, succeed)
 
 
 # ---- clock, webhooks, reset --------------------------------------------------------------

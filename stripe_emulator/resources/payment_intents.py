@@ -34,7 +34,9 @@ def _apply_params(req, pi):
     if "metadata" in req.params:
         merge_metadata(pi, req.params["metadata"])
     if req.str("payment_method"):
-        pi["payment_method"] = payment_methods.resolve(req, req.str("payment_method"))["id"]
+        pm = payment_methods.resolve(req, req.str("payment_method"))
+        payment_methods.check_usable(pm, pi["customer"])
+        pi["payment_method"] = pm["id"]
         if pi["status"] == "requires_payment_method":
             pi["status"] = "requires_confirmation"
     if req.str("return_url"):
@@ -231,12 +233,20 @@ def authorize(store, pi, pm, req=None):
         store.emit("charge.succeeded", charge, account=account, req=req)
         store.emit("payment_intent.amount_capturable_updated", pi, account=account, req=req)
         return
+    _save_for_future(store, pi, pm, account, req)
     charges.capture_charge(store, charge, pi["amount"])
     pi.update(status="succeeded", amount_received=pi["amount"])
     store.emit("charge.succeeded", charge, account=account, req=req)
     store.emit("payment_intent.succeeded", pi, account=account, req=req)
     if charge["_behaviour"] == "dispute":
         disputes.open_dispute(store, charge, req)
+
+
+def _save_for_future(store, pi, pm, account, req):
+    """``setup_future_usage`` with a customer: a successful payment attaches the card to them."""
+    if pi.get("setup_future_usage") and pi.get("customer") and pm["customer"] != pi["customer"]:
+        pm["customer"] = pi["customer"]
+        store.emit("payment_method.attached", pm, account=account, req=req)
 
 
 def fail_authentication(store, pi, req=None):

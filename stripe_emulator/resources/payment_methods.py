@@ -150,6 +150,22 @@ def new_payment_method(store, test_id, account, billing_details=None):
     return store.add("payment_methods", pm, account)
 
 
+def check_usable(pm, customer):
+    """Stripe's refusals for a payment method that cannot pay for ``customer`` (or for nobody)."""
+    if pm.get("_detached"):
+        raise errors.invalid(
+            "The provided PaymentMethod was previously used without being attached to a Customer or was "
+            "detached from a Customer, and may not be used again.",
+            param="payment_method",
+        )
+    if pm["customer"] and pm["customer"] != customer:
+        raise errors.invalid(
+            f"The provided PaymentMethod belongs to a Customer ({pm['customer']}), but the intent is for "
+            f"{customer or 'no Customer'}. Provide the Customer the PaymentMethod is attached to.",
+            param="payment_method",
+        )
+
+
 def resolve(req, value, param="payment_method"):
     """Turn a test id into a fresh `pm_` object as Stripe does; otherwise look the id up."""
     if value in TEST_CARDS:
@@ -186,6 +202,8 @@ def retrieve_payment_method(req, pm_id):
 def attach(req, pm_id):
     pm = resolve(req, pm_id)
     customer = get_customer(req, req.str("customer", required=True), param="customer")
+    if pm.get("_detached") or (pm["customer"] and pm["customer"] != customer["id"]):
+        check_usable(pm, customer["id"])
     pm["customer"] = customer["id"]
     req.store.emit("payment_method.attached", pm, account=req.account, req=req)
     return req.render(pm)
@@ -199,6 +217,7 @@ def detach(req, pm_id):
             "The payment method you provided is not attached to a customer so detachment is impossible."
         )
     pm["customer"] = None
+    pm["_detached"] = True  # Stripe: a detached payment method can never be used again
     req.store.emit("payment_method.detached", pm, account=req.account, req=req)
     return req.render(pm)
 
@@ -213,3 +232,12 @@ def list_payment_methods(req):
 def list_customer_payment_methods(req, cus_id):
     get_customer(req, cus_id)
     return req.list("payment_methods", f"/v1/customers/{cus_id}/payment_methods", lambda p: p["customer"] == cus_id)
+
+
+@route("GET", r"/v1/customers/(?P<cus_id>[^/]+)/payment_methods/(?P<pm_id>[^/]+)")
+def retrieve_customer_payment_method(req, cus_id, pm_id):
+    get_customer(req, cus_id)
+    pm = req.store.get("payment_methods", pm_id, req.account, param="payment_method")
+    if pm["customer"] != cus_id:
+        raise errors.not_found("PaymentMethod", pm_id, param="payment_method")
+    return req.render(pm)
