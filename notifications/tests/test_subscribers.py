@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from accounts.tests.factories import TaskerFactory
 from core.errors import ApplicationError
+from disputes.models import Dispute
+from disputes.services import dispute_settlement_accept
 from marketplace import services as market
 from marketplace.events import OfferAccepted, OfferSubmitted
 from marketplace.tests.factories import OfferFactory, TaskFactory
@@ -125,6 +127,7 @@ def test_a_refund_tells_both_parties(stripe_emulator, on_commit):
     escrow = escrow_funded(amount="100.00")
     with on_commit():
         services.escrow_cancel(escrow=escrow, actor=escrow.client, reason="Changed my mind")
+        dispute_settlement_accept(dispute=Dispute.objects.get(escrow=escrow), actor=escrow.tasker)  # tasker agrees
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.REFUNDED
     refunded = dict(told("escrow_refunded"))

@@ -108,6 +108,6 @@ def test_payout_waiting_for_funds_is_sent_by_the_worker_when_beat_enqueues_it(ce
     Payout.objects.filter(pk=payout.pk).update(next_attempt_at=payout.requested_at)  # its time has come
     from payouts.tasks import payouts_execute_due
 
-    assert payouts_execute_due.apply().get() == 1  # beat's task, run here; the worker executes the payout
+    assert payouts_execute_due.apply().result == 1  # beat's task, run here; the worker executes the payout
     _wait_for(lambda: _status(payout) == Payout.Status.IN_TRANSIT, celery_worker)
     assert ledger_invariant_violations() == []
