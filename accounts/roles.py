@@ -23,6 +23,7 @@ STAFF_GROUP_PERMISSIONS: dict[str, list[str]] = {
         "payments.view_escrow",
         "payments.view_escrowevent",
         "payments.force_release_escrow",
+        "reporting.search_transactions",
     ],
     FINANCE: [
         "accounts.view_user",
@@ -42,6 +43,8 @@ STAFF_GROUP_PERMISSIONS: dict[str, list[str]] = {
         "wallets.change_payout",
         "wallets.approve_payout",
         "disputes.view_dispute",
+        "reporting.view_revenue_dashboard",
+        "reporting.search_transactions",
     ],
 }
 
