@@ -29,16 +29,17 @@ _ADD_FEES_SQL = """
 
 
 @transaction.atomic
-def ledger_rollup_refresh(*, until: dt.datetime | None = None) -> dt.datetime:
+def ledger_rollup_refresh(*, until: dt.datetime | None = None, margin: dt.timedelta | None = None) -> dt.datetime:
     """Add the postings (and releases) made since the roll-up's end to the roll-up. Returns its new end.
 
     For the beat job (every few minutes) and the dashboard's "refresh" button. The new end is an
     instant before which every posting is committed (``ledger_settled_before``), so nothing is ever
     added twice or missed: the state row is locked, each window ``[covered_until, new end)`` is added
     once, and two refreshes at once run one after the other. Running it again at once adds nothing.
+    ``until`` holds the end back (never forward); ``margin``: see ``ledger_settled_before``.
     """
     state, _ = RollupState.objects.select_for_update().get_or_create(pk=1)
-    end = ledger_settled_before()
+    end = ledger_settled_before() if margin is None else ledger_settled_before(margin=margin)
     if until is not None:
         end = min(end, until)
     since = state.covered_until or EPOCH

@@ -421,16 +421,17 @@ def ledger_settled_before(*, margin: dt.timedelta = dt.timedelta(seconds=5)) -> 
 
     A posting's ``created_at`` is the start of the transaction that made it, so once every
     transaction that began before an instant has ended, the postings dated before it are final.
-    The answer is the start of the oldest other open transaction on this database, or now, less
-    ``margin`` (a transaction that has just begun may not be listed yet). A report summing postings
-    before this instant once never has to sum them again. Needs to see other sessions'
-    ``xact_start`` in ``pg_stat_activity``: the same database role, or ``pg_read_all_stats``.
+    The answer is the start of the oldest open transaction on this database (the caller's own
+    included: postings it made are not committed yet), or now, less ``margin`` (a transaction that
+    has just begun may not be listed yet). A report summing postings before this instant once
+    never has to sum them again. Needs to see other sessions' ``xact_start`` in
+    ``pg_stat_activity``: the same database role, or ``pg_read_all_stats``.
     """
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")  # a fresh view of the sessions, not the cached one
         cursor.execute(
             """SELECT least(clock_timestamp(), min(xact_start)) - %s FROM pg_stat_activity
-                WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
+                WHERE datname = current_database() AND xact_start IS NOT NULL
                   AND backend_type = 'client backend'""",
             [margin],
         )
