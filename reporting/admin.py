@@ -11,6 +11,7 @@ import csv
 import json
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
@@ -47,6 +48,14 @@ class _ReadOnlyPage(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return self.page(request)
+
+    def page(self, request: HttpRequest) -> HttpResponse:
+        raise NotImplementedError
+
     def get_urls(self):
         from django.urls import path
 
@@ -72,7 +81,7 @@ def dashboard_query(params) -> tuple:
 class RevenueDashboardAdmin(_ReadOnlyPage):
     permission = "reporting.view_revenue_dashboard"
 
-    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+    def page(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and "refresh" in request.POST:
             until = services.ledger_rollup_refresh()
             messages.success(request, f"The roll-up now holds every posting made before {until:%d %b %Y, %H:%M:%S %Z}.")
@@ -128,7 +137,7 @@ class RevenueDashboardAdmin(_ReadOnlyPage):
 class TransactionSearchAdmin(_ReadOnlyPage):
     permission = "reporting.search_transactions"
 
-    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+    def page(self, request: HttpRequest) -> HttpResponse:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

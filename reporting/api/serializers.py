@@ -12,7 +12,12 @@ from payments.models import Escrow, EscrowRefund
 from reporting.periods import PERIODS
 
 
-@extend_schema_field({"type": "string", "format": "date", "description": "YYYY-MM-DD, inclusive."})
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}],
+        "description": "YYYY-MM-DD, inclusive; blank for no limit.",
+    }
+)
 class _DateParam(serializers.CharField):
     pass
 
@@ -24,26 +29,42 @@ def _currency_choices():
 STATUS_CHOICES = sorted({*Escrow.Status.values, *EscrowRefund.Status.values, "returned"})
 
 
+# Blank is the same as left out, as for every query parameter of the API (the schema says so).
+
+
 class PeriodParams(serializers.Serializer):
     period = serializers.ChoiceField(
-        choices=list(PERIODS), required=False, help_text="7d, 30d, 90d, 12m, or custom (with date_from and date_to)."
+        choices=list(PERIODS),
+        required=False,
+        allow_blank=True,
+        help_text="7d, 30d, 90d, 12m, or custom (with date_from and date_to).",
     )
-    date_from = _DateParam(required=False)
-    date_to = _DateParam(required=False)
+    date_from = _DateParam(required=False, allow_blank=True)
+    date_to = _DateParam(required=False, allow_blank=True)
 
 
 class HistoryParams(serializers.Serializer):
     period = serializers.ChoiceField(
-        choices=[*PERIODS, "all"], required=False, help_text="all (the default), 7d, 30d, 90d, 12m or custom."
+        choices=[*PERIODS, "all"],
+        required=False,
+        allow_blank=True,
+        help_text="all (the default), 7d, 30d, 90d, 12m or custom.",
     )
-    date_from = _DateParam(required=False)
-    date_to = _DateParam(required=False)
-    role = serializers.ChoiceField(choices=["client", "tasker"], required=False, help_text="Both when left out.")
-    kind = serializers.ChoiceField(choices=["payment", "refund", "returned", "earning"], required=False)
-    status = serializers.ChoiceField(choices=STATUS_CHOICES, required=False)
-    currency = serializers.ChoiceField(choices=[], required=False)
+    date_from = _DateParam(required=False, allow_blank=True)
+    date_to = _DateParam(required=False, allow_blank=True)
+    role = serializers.ChoiceField(
+        choices=["client", "tasker"], required=False, allow_blank=True, help_text="Both when left out."
+    )
+    kind = serializers.ChoiceField(
+        choices=["payment", "refund", "returned", "earning"], required=False, allow_blank=True
+    )
+    status = serializers.ChoiceField(choices=STATUS_CHOICES, required=False, allow_blank=True)
+    currency = serializers.ChoiceField(choices=[], required=False, allow_blank=True)
     q = serializers.CharField(
-        required=False, max_length=200, help_text="Words of the task's title, a task or escrow #id, or a Stripe id."
+        required=False,
+        allow_blank=True,
+        max_length=200,
+        help_text="Words of the task's title, a task or escrow #id, or a Stripe id.",
     )
 
     def __init__(self, *args, **kwargs):
@@ -53,9 +74,14 @@ class HistoryParams(serializers.Serializer):
 
 class StatisticsParams(PeriodParams):
     role = serializers.ChoiceField(
-        choices=["client", "tasker"], required=False, help_text="client (payments, the default) or tasker (earnings)."
+        choices=["client", "tasker"],
+        required=False,
+        allow_blank=True,
+        help_text="client (payments, the default) or tasker (earnings).",
     )
-    currency = serializers.ChoiceField(choices=[], required=False, help_text="Defaults to the platform currency.")
+    currency = serializers.ChoiceField(
+        choices=[], required=False, allow_blank=True, help_text="Defaults to the platform currency."
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -63,7 +89,9 @@ class StatisticsParams(PeriodParams):
 
 
 class StatementParams(serializers.Serializer):
-    currency = serializers.ChoiceField(choices=[], required=False, help_text="Defaults to the platform currency.")
+    currency = serializers.ChoiceField(
+        choices=[], required=False, allow_blank=True, help_text="Defaults to the platform currency."
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -227,7 +227,6 @@ def earning_rows(user: User | None) -> QuerySet:
             h_net=net,
             h_refunded="refunded_amount",
             h_status="status",
-            h_reference="payment__reference",
             h_client_email="client__email",
             h_tasker_email="tasker__email",
         )
