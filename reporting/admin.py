@@ -8,7 +8,6 @@ Finance by ``accounts.roles``); superusers have both.
 from __future__ import annotations
 
 import csv
-import json
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -126,7 +125,7 @@ class RevenueDashboardAdmin(_ReadOnlyPage):
                 "period": period,
                 "csv_query": query.urlencode(),
                 "chart_figures": revenue.FIGURES[:7],
-                "revenue_json": json.dumps({"figures": revenue.FIGURES[:7], "series": series}),
+                "revenue_charts": {"figures": revenue.FIGURES[:7], "series": series},
                 "totals": [dashboard.totals[c] for c in dashboard.currencies if c in dashboard.totals],
             }
         )

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import csv
-import json
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -102,7 +100,7 @@ def statistics(request):
         {
             "query": query,
             "figures": figures,
-            "charts_json": json.dumps(charts, cls=DjangoJSONEncoder),
+            "charts": charts,
             "periods": PERIODS,
             "currencies": user_currencies(user=request.user),
         },
