@@ -101,6 +101,7 @@ LOAD_SQL = [
            WITH ORDINALITY AS p(amount, client_fee, commission, tasker_net, client_total, k) ON p.k = 1 + n %% 5,
       LATERAL (SELECT %(start)s::timestamptz + (n - 1) * %(step)s::interval AS at) t
     """,
+    "ANALYZE b",  # so that the joins below are hash joins, not a scan of the accounts per escrow
     """
     INSERT INTO marketplace_task (id, title, description, category, budget_currency, budget, status,
                                   created_at, updated_at, assigned_at, started_at, accepted_offer_id, client_id)

@@ -137,3 +137,32 @@ def test_bad_filters_get_the_error_shape(params, code, api_client, client):
 def test_history_needs_a_login(api_client, client):
     assert api_client.get("/api/v1/reporting/history/").status_code == 401
     assert client.get(reverse("reporting:history")).status_code == 302
+
+
+def test_a_payment_handed_back_at_stripe_is_listed_as_returned(people, api_client):
+    from django.conf import settings
+    from moneyed import Money
+
+    from payments import escrow as escrow_services
+    from processors.stripe import gateway as stripe_gateway
+
+    escrow = paid_escrow(client=people["client"], tasker=people["tasker"], amount="100.00", title="Fix the roof")
+    # A second payment for the same escrow, from an old tab: Holdfast hands it straight back.
+    second = stripe_gateway.payment_intent_create(
+        amount=Money(Decimal("105.00"), "USD"),
+        key=f"second-{escrow.pk}",
+        transfer_group=f"escrow-{escrow.pk}",
+        metadata={"escrow_id": str(escrow.pk), "holdfast_namespace": settings.STRIPE_NAMESPACE},
+        payment_method="pm_card_visa",
+        confirm=True,
+        return_url="http://testserver/",
+    )
+    escrow_services.escrow_fund_from_payment(payment_reference=second.id, event_id="evt_second")
+
+    api_client.force_authenticate(people["client"])
+    rows = api_client.get("/api/v1/reporting/history/", {"kind": "returned"}).json()["results"]
+    assert len(rows) == 1
+    assert (rows[0]["reference"], rows[0]["amount"], rows[0]["status"]) == (second.id, "105.00", "returned")
+    assert rows[0]["title"] == "Fix the roof" and rows[0]["escrow_id"] == escrow.pk
+    api_client.force_authenticate(people["other"])
+    assert api_client.get("/api/v1/reporting/history/", {"kind": "returned"}).json()["count"] == 0
