@@ -13,7 +13,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.models import CharField, Q, QuerySet, Sum
 from django.db.models.functions import Cast, TruncDate
@@ -399,20 +398,21 @@ def escrow_client_fees_kept(*, since: datetime, until: datetime | None) -> dict[
 
 
 ESCROW_HELD_BY_STATUS_SQL = """
-    SELECT e.status, e.currency, coalesce(sum(a.balance), 0.00), count(*)
-      FROM payments_escrow e
-      JOIN wallets_ledgeraccount a
-        ON a.kind = 'escrow' AND a.currency = e.currency AND a.user_id IS NULL
-       AND a.owner_type_id = %s AND a.owner_id = e.id::text
-     WHERE e.status IN ('funded', 'disputed') OR (e.status = 'cancelled' AND e.funded_at IS NOT NULL)
+    SELECT status, currency, coalesce(sum(client_total - refunded_amount), 0.00), count(*)
+      FROM payments_escrow
+     WHERE funded_at IS NOT NULL AND status IN ('funded', 'disputed', 'cancelled')
      GROUP BY 1, 2 ORDER BY 1, 2"""
 
 
 def escrow_held_by_status() -> list[tuple[str, str, Decimal, int]]:
-    """What the escrows' ledger accounts hold now, per escrow status and currency: (status,
-    currency, amount, escrows). Only funded, disputed and late-paid cancelled escrows can hold
-    money; every other escrow's account is empty (the ledger check ``escrow_balance_mismatch``
-    proves it), so they are not read."""
+    """What escrows hold now, per escrow status and currency: (status, currency, amount, escrows).
+
+    Only paid escrows that are funded, disputed, or cancelled while their late payment is refunded
+    hold money, ``client_total - refunded_amount``: the ledger check ``escrow_balance_mismatch``
+    proves each such escrow's ledger account holds exactly that (and every other one nothing).
+    Read from the escrow rows through their status index: joining each to its ledger account costs
+    one index lookup per held escrow (half a second for 40,000), the rows alone a few milliseconds.
+    """
     with connection.cursor() as cursor:
-        cursor.execute(ESCROW_HELD_BY_STATUS_SQL, [ContentType.objects.get_for_model(Escrow).pk])
+        cursor.execute(ESCROW_HELD_BY_STATUS_SQL)
         return [(status, currency, amount, count) for status, currency, amount, count in cursor.fetchall()]

@@ -70,7 +70,9 @@ def user_statistics(*, user: User, query: StatsQuery) -> dict:
         amount_field, fee_field = "released_to_tasker", "commission"
     by_status = {
         row["status"]: row
-        for row in escrows.values("status").annotate(count=Count("id"), amount=Sum(amount_field)).order_by("status")
+        for row in escrows.values("status")
+        .annotate(count=Count("id"), amount=Sum(amount_field), fees=Sum(fee_field), refunded=Sum("refunded_amount"))
+        .order_by("status")
     }
     monthly = {
         row["month"].strftime("%Y-%m"): row
@@ -79,13 +81,11 @@ def user_statistics(*, user: User, query: StatsQuery) -> dict:
         .annotate(count=Count("id"), amount=Sum(amount_field))
         .order_by("month")
     }
-    totals = escrows.aggregate(
-        count=Count("id"), amount=Sum(amount_field), fees=Sum(fee_field), refunded=Sum("refunded_amount")
-    )
-    count = totals["count"] or 0
-    total_amount = totals["amount"] or ZERO
-    total_fees = totals["fees"] or ZERO
-    if query.role == TASKER:
+    count = sum(row["count"] for row in by_status.values())
+    total_amount = sum((row["amount"] for row in by_status.values()), ZERO)
+    total_fees = sum((row["fees"] for row in by_status.values()), ZERO)
+    total_refunded = sum((row["refunded"] for row in by_status.values()), ZERO)
+    if query.role == TASKER and total_refunded:
         # After a refund the commission shrank: those few escrows count what the release kept.
         for escrow in escrows.exclude(refunded_amount=0):
             total_fees += payments.escrow_fees_kept(escrow=escrow)[1] - escrow.commission
@@ -115,7 +115,7 @@ def user_statistics(*, user: User, query: StatsQuery) -> dict:
         ],
     }
     if query.role == CLIENT:
-        figures["total_refunded"] = totals["refunded"] or ZERO
+        figures["total_refunded"] = total_refunded
     else:
         figures["total_gross"] = total_amount + total_fees
     return figures
