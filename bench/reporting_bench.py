@@ -27,6 +27,9 @@ Timed (median of ``--runs``, after one warm-up; Django's ORM and the app's own s
    escrows funded since (read live); also the roll-up's first build and an incremental refresh,
    and the same month read without any roll-up (every posting summed live) for comparison.
 
+3. the per-user statistics once more, the two sizes' databases in turn (``--rounds`` rounds), so
+   that both sizes are timed at the same moments of a shared machine: their ratio.
+
 It prints figures; it asserts nothing.
 """
 
@@ -407,15 +410,68 @@ def child(size: int, runs: int, stats_runs: int) -> None:
     print("RESULT " + json.dumps(measure(size, runs, stats_runs)), flush=True)
 
 
+def stats_child(size: int, runs: int) -> None:
+    """Time the per-user statistics on the already loaded database of ``size`` escrows."""
+    import datetime as dt
+
+    dsn_base = os.environ.get("DATABASE_URL")
+    if dsn_base:
+        os.environ["DATABASE_URL"] = _with_database(dsn_base, f"holdfast_bench_reporting_{size}")
+    else:
+        from config import embedded
+
+        os.environ["DATABASE_URL"] = embedded.postgres_url(dbname=f"holdfast_bench_reporting_{size}")
+    import django
+
+    django.setup()
+    from django.utils import timezone
+
+    from accounts.models import User
+    from reporting.periods import Period
+    from reporting.selectors.statistics import StatsQuery, user_statistics
+
+    client, tasker = User.objects.filter(email__startswith="bench-").order_by("id")[:2]
+    today = timezone.localdate()
+    year = Period("custom", today - dt.timedelta(days=370), today)
+    out = {}
+    for role, user in (("client", client), ("tasker", tasker)):
+        query = StatsQuery(role=role, period=year, currency="USD")
+        out[role] = _samples(lambda: user_statistics(user=user, query=query), runs)[0]  # noqa: B023
+    print("STATS " + json.dumps(out), flush=True)
+
+
+def compare_stats(sizes: list[int], rounds: int, runs: int) -> dict[int, dict[str, float]]:
+    """Per-user statistics on each size in turn, ``rounds`` times (A B A B …), so that every size sees
+    the same moments of a shared machine; the median of each size's round medians."""
+    seen: dict[int, dict[str, list[float]]] = {size: {"client": [], "tasker": []} for size in sizes}
+    for _ in range(rounds):
+        for size in sizes:
+            out = subprocess.run(
+                [sys.executable, __file__, "--stats-child", str(size), "--stats-runs", str(runs)],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            figures = json.loads(next(line for line in out.splitlines() if line.startswith("STATS "))[6:])
+            for role, ms in figures.items():
+                seen[size][role].append(ms)
+    return {size: {role: statistics.median(v) for role, v in roles.items()} for size, roles in seen.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,1000000", help="escrow counts, comma-separated")
     parser.add_argument("--runs", type=int, default=11, help="timed runs per query (the median is printed)")
     parser.add_argument("--stats-runs", type=int, default=200, help="timed runs of each per-user query")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of the per-user comparison")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--stats-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child, args.runs, args.stats_runs)
+        return
+    if args.stats_child:
+        stats_child(args.stats_child, args.stats_runs)
         return
     results = []
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -457,6 +513,15 @@ def main() -> None:
         )
     if len(results) >= 2:
         small, big = results[0], results[-1]
+        print()
+        print(f"per-user statistics, sizes measured in turn ({args.rounds} rounds of {args.stats_runs} runs each):")
+        compared = compare_stats([small["size"], big["size"]], args.rounds, args.stats_runs)
+        for role in ("client", "tasker"):
+            a, b = compared[small["size"]][role], compared[big["size"]][role]
+            print(
+                f"  as {role}: {a:.2f} ms at {small['size']:,}, {b:.2f} ms at {big['size']:,}: "
+                f"{b / a:.2f}x (target <= 1.5x)"
+            )
         for key in ("stats_client", "stats_tasker"):
             print(
                 f"{key}: {big['size']:,} / {small['size']:,} = {big[key + '_ms'] / small[key + '_ms']:.2f}x by median, "
