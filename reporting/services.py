@@ -8,6 +8,7 @@ import logging
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from payments import selectors as payments
@@ -89,7 +90,7 @@ def payment_receipt_email_send(*, escrow_id: int) -> int:
         body=(
             f"Thank you for your payment of {escrow.client_total} {escrow.currency}. "
             "Your receipt is attached; all your payments and receipts are at "
-            f"{settings.SITE_URL}/reporting/history/."
+            f"{settings.SITE_URL}{reverse('reporting:history')}."
         ),
         to=[escrow.client.email],
     )
