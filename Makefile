@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python bench/escrow_bench.py
 	$(BIN)/python bench/payout_bench.py
 	$(BIN)/python bench/live_bench.py
+	$(BIN)/python bench/reporting_bench.py
 
 # A first `make run` on empty data, phase by phase (its own data directory and ports).
 bench-startup: install

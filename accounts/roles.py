@@ -29,6 +29,7 @@ STAFF_GROUP_PERMISSIONS: dict[str, list[str]] = {
         "payouts.view_payout",
         "payouts.view_payoutevent",
         "payouts.view_payoutaccount",
+        "reporting.search_transactions",
     ],
     FINANCE: [
         "accounts.view_user",
@@ -55,6 +56,8 @@ STAFF_GROUP_PERMISSIONS: dict[str, list[str]] = {
         "disputes.change_chargeback",
         "disputes.respond_chargeback",
         "disputes.view_chargebackevent",
+        "reporting.view_revenue_dashboard",
+        "reporting.search_transactions",
     ],
 }
 

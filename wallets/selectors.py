@@ -388,3 +388,62 @@ def ledger_invariant_violations() -> list[Violation]:
             if connection.get_autocommit():
                 cursor.execute("COMMIT")
     return violations
+
+
+# --- Flows, for reporting ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerFlow:
+    """The sum of the postings of one UTC day, currency, account kind and entry kind."""
+
+    day: dt.date
+    currency: str
+    account_kind: str
+    entry_kind: str
+    amount: Decimal
+    postings: int
+
+
+LEDGER_FLOWS_SQL = """
+    SELECT (p.created_at AT TIME ZONE %s)::date, p.currency, a.kind, e.kind, sum(p.amount), count(*)
+      FROM wallets_posting p
+      JOIN wallets_ledgeraccount a ON a.id = p.account_id
+      JOIN wallets_journalentry e ON e.id = p.entry_id
+     WHERE p.created_at >= %s AND (%s::timestamptz IS NULL OR p.created_at < %s)
+     GROUP BY 1, 2, 3, 4"""
+
+
+def ledger_flows(*, since: dt.datetime, until: dt.datetime | None = None) -> list[LedgerFlow]:
+    """Every posting made in ``[since, until)`` (``until=None``: up to now), summed per day of
+    ``settings.TIME_ZONE``, currency, account kind and entry kind.
+
+    Every figure of a revenue report is a signed sum of these (gross volume: the processor's side
+    of funding entries; fee revenue: the fee revenue account; ...), so one pass serves them all.
+    A posting's ``created_at`` is its transaction's start, which ``ledger_settled_before`` relies on.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(LEDGER_FLOWS_SQL, [settings.TIME_ZONE, since, until, until])
+        return [LedgerFlow(*row) for row in cursor.fetchall()]
+
+
+def ledger_settled_before(*, margin: dt.timedelta = dt.timedelta(seconds=5)) -> dt.datetime:
+    """An instant before which every posting is committed: no open transaction began earlier.
+
+    A posting's ``created_at`` is the start of the transaction that made it, so once every
+    transaction that began before an instant has ended, the postings dated before it are final.
+    The answer is the start of the oldest open transaction on this database (the caller's own
+    included: postings it made are not committed yet), or now, less ``margin`` (a transaction that
+    has just begun may not be listed yet). A report summing postings before this instant once
+    never has to sum them again. Needs to see other sessions' ``xact_start`` in
+    ``pg_stat_activity``: the same database role, or ``pg_read_all_stats``.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # a fresh view of the sessions, not the cached one
+        cursor.execute(
+            """SELECT least(clock_timestamp(), min(xact_start)) - %s FROM pg_stat_activity
+                WHERE datname = current_database() AND xact_start IS NOT NULL
+                  AND backend_type = 'client backend'""",
+            [margin],
+        )
+        return cursor.fetchone()[0]
