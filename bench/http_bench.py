@@ -92,9 +92,7 @@ def _recreate_database() -> None:
 
     url = embedded.postgres_url(dbname="postgres")
     with psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'holdfast_bench_http'"
-        )
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'holdfast_bench_http'")
         conn.execute('DROP DATABASE IF EXISTS "holdfast_bench_http"')
         conn.execute('CREATE DATABASE "holdfast_bench_http"')
 
@@ -187,9 +185,7 @@ def _paid_escrow(client, tasker, n: int):
     offer = market.offer_submit(task=task, tasker=tasker, amount="40.00", currency="USD")
     market.offer_accept(offer=offer, actor=client)
     escrow = Escrow.objects.get(offer=offer)
-    escrows.escrow_payment_confirm(
-        escrow=escrow, actor=client, payment_method="pm_card_visa", return_url=f"{WEB}/"
-    )
+    escrows.escrow_payment_confirm(escrow=escrow, actor=client, payment_method="pm_card_visa", return_url=f"{WEB}/")
     escrow.refresh_from_db()
     return escrow
 
@@ -512,9 +508,7 @@ def time_to_funded(data, *, rate: float = 50) -> None:
 def browsing(data, *, sizes: list[int], samples: int) -> None:
     from accounts.models import User
 
-    taskers = [data["tasker"].pk] + [
-        _user(f"tasker{i}@bench.test", client=False, tasker=True).pk for i in range(1, 6)
-    ]
+    taskers = [data["tasker"].pk] + [_user(f"tasker{i}@bench.test", client=False, tasker=True).pk for i in range(1, 6)]
     client_id = data["client"].pk
     pages = {"home page": "/", "GET /api/v1/tasks/": "/api/v1/tasks/"}
     results: dict[int, dict[str, tuple[float, int]]] = {}

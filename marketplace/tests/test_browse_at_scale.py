@@ -28,8 +28,12 @@ def test_the_kept_open_count_follows_every_way_a_task_opens_or_closes():
     client = ClientFactory()
     posted = [
         market.task_post(
-            client=client, title=f"Paint a fence {i}", description="Two coats.", category=category,
-            budget_amount="80.00", budget_currency=currency,
+            client=client,
+            title=f"Paint a fence {i}",
+            description="Two coats.",
+            category=category,
+            budget_amount="80.00",
+            budget_currency=currency,
         )
         for i, (category, currency) in enumerate([("cleaning", "USD"), ("cleaning", "EUR"), ("moving", "USD")])
     ]
@@ -41,8 +45,10 @@ def test_the_kept_open_count_follows_every_way_a_task_opens_or_closes():
     market.task_update(task=posted[1], actor=client, category="moving")  # moved to another category
     Task.objects.filter(category=Task.Category.ASSEMBLY).first().delete()
     with connection.cursor() as cursor:  # even a statement written by hand
-        cursor.execute("UPDATE marketplace_task SET status = 'cancelled' WHERE title LIKE 'Assemble%%' AND id = "
-                       "(SELECT min(id) FROM marketplace_task WHERE status = 'open' AND category = 'assembly')")
+        cursor.execute(
+            "UPDATE marketplace_task SET status = 'cancelled' WHERE title LIKE 'Assemble%%' AND id = "
+            "(SELECT min(id) FROM marketplace_task WHERE status = 'open' AND category = 'assembly')"
+        )
 
     for filters in ({}, {"category": "moving"}, {"category": "cleaning"}, {"category": "assembly"}):
         assert _kept_count(**filters) == _real_count(**filters), filters
