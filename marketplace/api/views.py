@@ -23,6 +23,7 @@ from marketplace.api.serializers import (
     MoneyPatchSerializer,
     OfferOutputSerializer,
     TaskOutputSerializer,
+    task_list_data,
 )
 from marketplace.models import Offer, Task
 from marketplace.services import (  # the limits the services enforce: the models' columns
@@ -107,9 +108,9 @@ class TaskListApi(PaginatedListMixin, APIView):
     def get(self, request: Request) -> Response:
         filters = self.TaskFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return self.paginated_response(
-            request, selectors.task_list_open(**filters.validated_data), TaskOutputSerializer
-        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(selectors.task_list_open(**filters.validated_data), request, view=self)
+        return paginator.get_paginated_response(task_list_data(page))
 
     @extend_schema(request=TaskCreateInput, responses={201: TaskOutputSerializer, **REFUSALS}, summary="Post a task")
     def post(self, request: Request) -> Response:

@@ -89,3 +89,18 @@ def test_the_listed_offer_count_is_the_pending_offers_and_the_count_is_right(api
     assert {t["id"]: t["offer_count"] for t in everything}[task.pk] == 2
     # A budget filter or a search counts the matching rows themselves.
     assert api_client.get("/api/v1/tasks/?max_budget=90").json()["count"] == 1
+
+
+def test_a_page_of_tasks_says_what_the_serializer_says(api_client):
+    from marketplace.api.serializers import TaskOutputSerializer
+
+    TaskFactory(title="Fix a tap", budget=Money(Decimal("75.5"), "EUR"), client__profile__display_name="Ana")
+    task = TaskFactory(title="Hang a mirror “straight”")
+    OfferFactory(task=task)
+    assigned = OfferFactory(task=TaskFactory())
+    market.offer_accept(offer=assigned, actor=assigned.task.client)
+
+    listed = list(selectors.task_list_open())
+    assert api_client.get("/api/v1/tasks/").json()["results"] == [
+        dict(TaskOutputSerializer(task).data) for task in listed
+    ]
