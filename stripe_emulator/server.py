@@ -86,6 +86,8 @@ class EmulatorServer:
     >>> srv = EmulatorServer(port=0).start(); srv.url; srv.stop()
     """
 
+    handler_class = _Handler
+
     def __init__(self, port=12111, host="127.0.0.1", state_path=None, verbose=False, **webhook_config):
         self.host = host
         self.port = port
@@ -112,7 +114,7 @@ class EmulatorServer:
     def bind(self):
         """Open the listening socket; with port=0 this is when the real port becomes known."""
         if self._httpd is None:
-            self._httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
+            self._httpd = ThreadingHTTPServer((self.host, self.port), self.handler_class)
             self._httpd.daemon_threads = True
             self._httpd.emulator = self
             self.port = self._httpd.server_address[1]

@@ -226,3 +226,9 @@ def test_a_connect_event_is_stored_with_its_account(client, db, stripe_emulator,
 
     assert WebhookEvent.objects.get(event_id="evt_connect_1").account == account.id
     assert Event.objects.get(id="evt_connect_1").djstripe_owner_account_id == account.id
+
+
+def test_staff_see_the_stored_events_in_the_back_office(admin_client, client, platform_endpoint):
+    _post_signed_body(client, platform_endpoint, _event_body("evt_admin_1", "balance.available", {}))
+    response = admin_client.get("/admin/processors/webhookevent/?q=evt_admin_1")
+    assert response.status_code == 200 and "evt_admin_1" in response.content.decode()
