@@ -52,7 +52,10 @@ def main() -> int:
     args = parser.parse_args()
     stripe.api_key = "sk_test_emulator_bench"
     stripe.max_network_retries = 0
-    servers = {"two writes (before)": _TwoWritesServer(port=0).start(), "one write + TCP_NODELAY": EmulatorServer(port=0).start()}
+    servers = {
+        "two writes (before)": _TwoWritesServer(port=0).start(),
+        "one write + TCP_NODELAY": EmulatorServer(port=0).start(),
+    }
     try:
         customers = {}
         for name, server in servers.items():
