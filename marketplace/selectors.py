@@ -11,7 +11,9 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -61,6 +63,46 @@ class _BrowseQuerySet(QuerySet):
         if self.counted_by is not None and self._result_cache is None:
             return open_task_count(**self.counted_by)
         return super().count()
+
+
+_OPEN_TOTAL_SQL = (
+    "(SELECT coalesce(sum(n), 0) FROM marketplace_opentaskcount"
+    " WHERE (%s = '' OR category = %s) AND (%s = '' OR currency = %s))"
+)
+
+
+class BrowsePaginator(Paginator):
+    """The paginator of ``task_list_open()``: a page's rows and the kept open count come in one
+    statement (one snapshot, so they agree); for any other list it is Django's paginator."""
+
+    def page(self, number):
+        counted_by = getattr(self.object_list, "counted_by", None)
+        if counted_by is None or "count" in self.__dict__:
+            return super().page(number)
+        if isinstance(number, float) and not number.is_integer():
+            raise PageNotAnInteger(self.error_messages["invalid_page"])
+        try:
+            number = int(number)
+        except (TypeError, ValueError):
+            raise PageNotAnInteger(self.error_messages["invalid_page"])
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        bottom = (number - 1) * self.per_page
+        category, currency = counted_by["category"], counted_by["currency"]
+        total = RawSQL(_OPEN_TOTAL_SQL, [category, category, currency, currency], output_field=IntegerField())
+        rows = list(self.object_list.annotate(open_total=total)[bottom : bottom + self.per_page])
+        self.__dict__["count"] = rows[0].open_total if rows else open_task_count(**counted_by)
+        if number > self.num_pages:
+            raise EmptyPage(self.error_messages["no_results"])
+        return self._get_page(rows, number, self)
+
+    def get_page(self, number):
+        try:
+            return self.page(number)
+        except PageNotAnInteger:
+            return self.page(1)
+        except EmptyPage:
+            return self.page(self.num_pages)
 
 
 def open_task_count(*, category: str = "", currency: str = "") -> int:

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import CurrencyField, PaginatedListMixin, optional_text, required_text
+from core.api import CurrencyField, PaginatedListMixin, Pagination, optional_text, required_text
 from core.errors import ValidationError
 from marketplace import selectors, services
 from marketplace.api.serializers import (
@@ -73,7 +73,15 @@ class BudgetFilterField(serializers.CharField):
         return text
 
 
+class BrowsePagination(Pagination):
+    """A page of open tasks and their count in one statement (``selectors.BrowsePaginator``)."""
+
+    django_paginator_class = selectors.BrowsePaginator
+
+
 class TaskListApi(PaginatedListMixin, APIView):
+    pagination_class = BrowsePagination
+
     class TaskFilterInput(serializers.Serializer):
         q = optional_text(
             max_length=200,

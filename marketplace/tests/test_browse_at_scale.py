@@ -72,7 +72,7 @@ def test_browsing_runs_the_same_few_statements_for_5_or_60_open_tasks(client, pa
         OfferFactory(task=task)
         OfferFactory(task=task, status=Offer.Status.WITHDRAWN)
     assert counted() == small
-    with django_assert_max_num_queries(3):  # the page's rows (with offer counts), the kept count, a session
+    with django_assert_max_num_queries(1):  # the page: its rows, their pending offers and the open count
         client.get(path)
 
 
@@ -104,3 +104,17 @@ def test_a_page_of_tasks_says_what_the_serializer_says(api_client):
     assert api_client.get("/api/v1/tasks/").json()["results"] == [
         dict(TaskOutputSerializer(task).data) for task in listed
     ]
+
+
+def test_pages_past_the_end_and_odd_page_numbers_behave_as_before(client, api_client):
+    TaskFactory.create_batch(25)
+
+    second = api_client.get("/api/v1/tasks/?page=2&page_size=10").json()
+    assert second["count"] == 25 and len(second["results"]) == 10 and second["next"] and second["previous"]
+    assert len(api_client.get("/api/v1/tasks/?page=3&page_size=10").json()["results"]) == 5
+    assert api_client.get("/api/v1/tasks/?page=4&page_size=10").status_code == 404
+    assert api_client.get("/api/v1/tasks/?page=x").status_code == 404
+
+    assert client.get("/?page=99").status_code == 200  # the last page, as Django's get_page does
+    assert client.get("/?page=nope").status_code == 200
+    assert client.get("/?page=3").context["page"].number == 3
