@@ -12,8 +12,7 @@ from decimal import Decimal, InvalidOperation
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.expressions import RawSQL
+from django.db.models import Count, Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -65,12 +64,6 @@ class _BrowseQuerySet(QuerySet):
         return super().count()
 
 
-_OPEN_TOTAL_SQL = (
-    "(SELECT coalesce(sum(n), 0) FROM marketplace_opentaskcount"
-    " WHERE (%s = '' OR category = %s) AND (%s = '' OR currency = %s))"
-)
-
-
 class BrowsePaginator(Paginator):
     """The paginator of ``task_list_open()``: a page's rows and the kept open count come in one
     statement (one snapshot, so they agree); for any other list it is Django's paginator."""
@@ -88,9 +81,7 @@ class BrowsePaginator(Paginator):
         if number < 1:
             raise EmptyPage(self.error_messages["min_page"])
         bottom = (number - 1) * self.per_page
-        category, currency = counted_by["category"], counted_by["currency"]
-        total = RawSQL(_OPEN_TOTAL_SQL, [category, category, currency, currency], output_field=IntegerField())
-        rows = list(self.object_list.annotate(open_total=total)[bottom : bottom + self.per_page])
+        rows = list(self.object_list.annotate(open_total=_open_total(**counted_by))[bottom : bottom + self.per_page])
         self.__dict__["count"] = rows[0].open_total if rows else open_task_count(**counted_by)
         if number > self.num_pages:
             raise EmptyPage(self.error_messages["no_results"])
@@ -105,12 +96,22 @@ class BrowsePaginator(Paginator):
             return self.page(self.num_pages)
 
 
-def open_task_count(*, category: str = "", currency: str = "") -> int:
-    """How many tasks are open (in ``category``, in ``currency``): a sum over a few counter rows."""
+def _open_counters(*, category: str = "", currency: str = "") -> QuerySet[OpenTaskCount]:
     filters = {"category": category} if category else {}
     if currency:
         filters["currency"] = currency
-    return OpenTaskCount.objects.filter(**filters).aggregate(total=Sum("n"))["total"] or 0
+    return OpenTaskCount.objects.filter(**filters).order_by()
+
+
+def _open_total(**filters: str) -> Coalesce:
+    """The kept open count as a scalar subquery (``SELECT sum(n) …``, no GROUP BY)."""
+    total = _open_counters(**filters).values(total=Func(F("n"), function="SUM"))
+    return Coalesce(Subquery(total, output_field=IntegerField()), 0)
+
+
+def open_task_count(*, category: str = "", currency: str = "") -> int:
+    """How many tasks are open (in ``category``, in ``currency``): a sum over a few counter rows."""
+    return _open_counters(category=category, currency=currency).aggregate(total=Sum("n"))["total"] or 0
 
 
 def _parse_filter_amount(value: object, *, field: str) -> Decimal | None:
