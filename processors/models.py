@@ -57,7 +57,8 @@ class WebhookEvent(models.Model):
 
     The webhook request only verifies the signature, inserts this row (a second delivery of the
     same event finds it) and queues its processing; everything that reads from the processor or
-    mirrors its objects happens in the Celery task, which sets ``processed_at``.
+    mirrors its objects happens in Celery: Holdfast's handler first (``processed_at``), then, at a
+    lower priority, dj-stripe's mirror (``mirrored_at``).
     """
 
     processor = models.CharField(max_length=32)
@@ -68,7 +69,8 @@ class WebhookEvent(models.Model):
     payload = models.JSONField()
     received_at = models.DateTimeField()
     deliveries = models.PositiveIntegerField(default=1, help_text="How many times it was delivered.")
-    processed_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True, help_text="When Holdfast's handler had run.")
+    mirrored_at = models.DateTimeField(null=True, blank=True, help_text="When dj-stripe had mirrored it.")
     outcome = models.CharField(max_length=500, blank=True, help_text="Why it was not acted on, when it was not.")
 
     class Meta:

@@ -8,9 +8,9 @@ JSON, not an object, or without an event's ``id``, ``type`` and ``livemode``).
 
 A valid event is stored in one statement (``processors.WebhookEvent``, unique by its id; a second
 delivery of it only counts the delivery) and ``processors.tasks.stripe_event_process`` is queued.
-Every read from Stripe, dj-stripe's mirror of the event's object and Holdfast's own handling
-happen in that Celery task, so the answer does not wait on Stripe and a slow or missing object
-cannot turn into a 5xx that Stripe would retry for days. A delivery of an event that is stored
+Every read from Stripe, Holdfast's own handling and dj-stripe's mirror of the event's object
+happen in Celery, so the answer does not wait on Stripe and a slow or missing object cannot turn
+into a 5xx that Stripe would retry for days. A delivery of an event that is stored
 but not processed yet (its message was lost with a broker that went away, say) queues it again;
 the handlers are idempotent, so the event still has one effect.
 """
@@ -44,8 +44,9 @@ _secrets_lock = threading.Lock()
 
 _STORE_SQL = """
 INSERT INTO processors_webhookevent
-    (processor, event_id, type, account, endpoint, payload, received_at, deliveries, processed_at, outcome)
-VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, 1, NULL, '')
+    (processor, event_id, type, account, endpoint, payload, received_at, deliveries, processed_at, mirrored_at,
+     outcome)
+VALUES (%s, %s, %s, %s, %s, %s::jsonb, %s, 1, NULL, NULL, '')
 ON CONFLICT (processor, event_id) DO UPDATE SET deliveries = processors_webhookevent.deliveries + 1
 RETURNING (xmax = 0), processed_at IS NOT NULL
 """

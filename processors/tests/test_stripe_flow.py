@@ -113,7 +113,9 @@ def test_connect_flow_end_to_end(stripe_emulator, live_server):
     stored = WebhookEvent.objects.all()
     assert set(stored.values_list("event_id", flat=True)) == event_ids
     assert sum(stored.values_list("deliveries", flat=True)) == len(deliveries)
-    assert all(e.processed_at and not e.outcome for e in stored), [(e.type, e.outcome) for e in stored if e.outcome]
+    assert all(e.processed_at and e.mirrored_at and not e.outcome for e in stored), [
+        (e.type, e.outcome) for e in stored if e.outcome
+    ]
     assert set(djstripe_models.Event.objects.values_list("id", flat=True)) == event_ids
     types = set(djstripe_models.Event.objects.values_list("type", flat=True))
     for expected in (
