@@ -35,6 +35,7 @@ format: install
 bench: install
 	$(BIN)/python bench/ledger_bench.py
 	$(BIN)/python bench/escrow_bench.py
+	$(BIN)/python bench/http_bench.py
 
 # A first `make run` on empty data, phase by phase (its own data directory and ports).
 bench-startup: install

@@ -7,22 +7,24 @@
 Starts the stack as it is deployed, on free ports: gunicorn with 2 (sync) workers serving
 ``config.wsgi`` with the production settings (DEBUG off, persistent database connections,
 ``DATABASE_CONN_MAX_AGE=60``), the embedded PostgreSQL (its own database ``holdfast_bench_http``,
-made afresh) and Redis, the Stripe emulator, and one Celery worker (one process). The settings
+made afresh) and Redis, the Stripe emulator, and one Celery worker as the Procfile starts it (its
+default prefork pool: one process per core, 2 here). The settings
 are ``bench/http_settings.py``: production's, plus ``/bench/bare/`` (``bench/http_urls.py``), an
 authenticated DRF view returning a constant. Throttling stays on, with rates no run reaches.
 
 It prints, in one run:
 
-1. API reads (``GET /api/v1/escrows/<id>/``, ``/api/v1/wallet/``, ``/api/v1/tasks/``) as a share of
-   the bare view's requests per second, at 1, 4 and 16 connections; per round each read is
-   measured next to the bare view, and the table shows the median share over the rounds.
+1. API reads (``GET /api/v1/escrows/<id>/``, ``/api/v1/wallet/``, ``/api/v1/tasks/`` with 100 open
+   tasks, a page of 20) as a share of the bare view's requests per second, at 1, 4 and 16
+   connections; in each round the read and the bare view alternate in short slices, and the
+   table shows the median share over the rounds (with the lowest and highest).
 2. Webhooks: signed ``payment_intent.succeeded`` events posted at 20, 50, 100 and 200 events/s
    (open loop: each at its time, however long the earlier ones take; a late answer counts from
    when its event was due): accepted per second, p50/p99 time to answer, errors. The emulator's
    own deliveries are switched off for the run so that the rate is the bench's.
 3. Time to funded: at 50 events/s, one event per escrow whose card payment went through: from
-   posting the event to the escrow's ``funded_at``, p50/p99, with one Celery worker (one
-   process; dj-stripe's mirror of each event runs after the handlers, at a lower priority).
+   posting the event to the escrow's ``funded_at``, p50/p99, with the one Celery worker
+   (dj-stripe's mirror of each event runs after the handlers, at a lower priority).
 4. Browsing: the home page and ``GET /api/v1/tasks/`` p50 with 100 open tasks, then 10,000 (and
    1,000,000 with ``--large``), a third of them with pending offers; the ratio to the 100 and the
    SQL statements per request (counted in this process with Django's test client).
@@ -149,11 +151,8 @@ def stack_start() -> None:
         [python, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{WEB_PORT}", "--workers", "2"],
         "gunicorn",
     )
-    _start(
-        [python, "-m", "celery", "-A", "config", "worker", "--concurrency", "1", "--loglevel", "WARNING"]
-        + ["--without-gossip", "--without-mingle", "--without-heartbeat"],
-        "celery",
-    )
+    # The Procfile's worker: one Celery worker, its default prefork pool (a process per core: 2).
+    _start([python, "-m", "celery", "-A", "config", "worker", "--loglevel", "WARNING"], "celery")
     _wait_for(f"http://127.0.0.1:{EMULATOR_PORT}/emulator/health")
     _wait_for(f"{WEB}/favicon.ico")
 
@@ -445,13 +444,19 @@ def api_reads(data, *, rounds: int, seconds: float) -> None:
     print(f"   {'read':<15}" + "".join(f"{f'{c} conn':>22}" for c in (1, 4, 16)))
     table: dict[str, dict[int, list[float]]] = {name: {} for name in reads}
     bare_rps: dict[int, list[float]] = {}
+    # Each round alternates the bare view and the read in short slices, so that whatever else the
+    # machine is doing weighs on both alike; the share is the round's read total / bare total.
+    slices = 4
     for conns in (1, 4, 16):
         for _ in range(rounds):
             for name, path in reads.items():
-                base = rps(bare, connections_count=conns, seconds=seconds)
-                value = rps(_request_bytes("GET", path, auth), connections_count=conns, seconds=seconds)
+                request = _request_bytes("GET", path, auth)
+                base = value = 0.0
+                for _ in range(slices):
+                    base += rps(bare, connections_count=conns, seconds=seconds / slices)
+                    value += rps(request, connections_count=conns, seconds=seconds / slices)
                 table[name].setdefault(conns, []).append(value / base)
-                bare_rps.setdefault(conns, []).append(base)
+                bare_rps.setdefault(conns, []).append(base / slices)
     for name in reads:
         cells = []
         for conns in (1, 4, 16):
@@ -511,9 +516,7 @@ def time_to_funded(data, *, rate: float = 50) -> None:
 
 
 def browsing(data, *, sizes: list[int], samples: int) -> None:
-    from accounts.models import User
-
-    taskers = [data["tasker"].pk] + [_user(f"tasker{i}@bench.test", client=False, tasker=True).pk for i in range(1, 6)]
+    taskers = data["taskers"]
     client_id = data["client"].pk
     pages = {"home page": "/", "GET /api/v1/tasks/": "/api/v1/tasks/"}
     results: dict[int, dict[str, tuple[float, int]]] = {}
@@ -529,7 +532,6 @@ def browsing(data, *, sizes: list[int], samples: int) -> None:
                 assert django_client.get(path).status_code == 200
             results[size][name] = (p50, len(queries))
         print(f"   ({size:,} open tasks ready in {fill:.0f} s)", flush=True)
-    del User
     print("\n4. Browsing: p50 of the first page, anonymous (ratio to 100 open tasks; SQL statements)")
     print(f"   {'open tasks':>12}" + "".join(f"{name:>30}" for name in pages))
     for size in sizes:
@@ -557,7 +559,14 @@ def main() -> int:
         stack_start()
         data = data_prepare(escrows_to_fund=100 if args.quick else 200)
         connections.close_all()
-        print(f"Stack up: gunicorn {WEB} (2 workers), emulator :{EMULATOR_PORT}, one Celery worker", flush=True)
+        print(
+            f"Stack up: gunicorn {WEB} (2 sync workers), emulator :{EMULATOR_PORT}, one Celery worker (2 processes)",
+            flush=True,
+        )
+        data["taskers"] = [data["tasker"].pk] + [
+            _user(f"tasker{i}@bench.test", client=False, tasker=True).pk for i in range(1, 6)
+        ]
+        tasks_open_fill(100, data["client"].pk, data["taskers"])  # the task list reads a full page
         api_reads(data, rounds=rounds, seconds=seconds)
         webhooks(data, seconds=3.0 if args.quick else 5.0)
         time_to_funded(data)
