@@ -21,10 +21,11 @@ MONEY_TASK = {
 
 
 # dj-stripe's mirror of an event's object costs more than Holdfast's own handling (two reads from
-# Stripe and some thirty statements for a PaymentIntent): it runs after the handler, as a message
-# of lower priority (Redis: a higher number), so a burst of payments is funded first and mirrored
-# when the worker has time.
+# Stripe and some thirty statements for a PaymentIntent): it runs after the handler, a few seconds
+# later and as a message of lower priority (Redis: a higher number), so a burst of payments is
+# funded first and mirrored when the worker has time.
 MIRROR_PRIORITY = 9
+MIRROR_DELAY_SECONDS = 5
 
 
 @shared_task(bind=True, **MONEY_TASK)
@@ -54,7 +55,7 @@ def stripe_event_process(self, event_id: str) -> str:
                 raise self.retry(exc=exc, countdown=30)
         WebhookEvent.objects.filter(pk=stored.pk).update(processed_at=timezone.now(), outcome=outcome[:500])
     if stored.mirrored_at is None:
-        stripe_event_mirror.apply_async((event_id,), priority=MIRROR_PRIORITY)
+        stripe_event_mirror.apply_async((event_id,), priority=MIRROR_PRIORITY, countdown=MIRROR_DELAY_SECONDS)
     return stored.type
 
 
