@@ -57,8 +57,8 @@ class WebhookEvent(models.Model):
 
     The webhook request only verifies the signature, inserts this row (a second delivery of the
     same event finds it) and queues its processing; everything that reads from the processor or
-    mirrors its objects happens in Celery: Holdfast's handler first (``processed_at``), then, at a
-    lower priority, dj-stripe's mirror (``mirrored_at``).
+    mirrors its objects happens in Celery: Holdfast's handler first (``processed_at``), then, a few
+    seconds later and at a lower priority, dj-stripe's mirror (``mirrored_at``).
     """
 
     processor = models.CharField(max_length=32)

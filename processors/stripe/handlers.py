@@ -2,10 +2,11 @@
 
 The event is turned into a neutral ``ProcessorEvent`` and handed to the handler registered for
 its kind (``processors.registry.event_handler``, DESIGN §5), which re-reads its object from
-Stripe. Then, at a lower priority, dj-stripe mirrors it (the ``Event`` row and the object it is
-about, read from Stripe): handlers must not count on the mirror having caught up. An object Stripe
-no longer has (a customer deleted since, an event of another account) is logged and the event
-acknowledged: there is nothing to mirror, and retrying cannot bring it back.
+Stripe. Then, a few seconds later and at a lower priority, dj-stripe mirrors it (the ``Event``
+row and the object it is about, read from Stripe): handlers must not count on the mirror having
+caught up. An object Stripe no longer has (a customer deleted since, an event of another account)
+is logged and the event acknowledged: there is nothing to mirror, and retrying cannot bring it
+back.
 """
 
 from __future__ import annotations
