@@ -82,6 +82,9 @@ os.environ.update(
         "HOLDFAST_API_USER_RATE": HIGH_RATE,
         "HOLDFAST_API_AUTH_RATE": HIGH_RATE,
         "HOLDFAST_ESCROW_DAILY_LIMIT": "100000000.00",
+        # No mail server here: the notification emails (one per funded escrow) are rendered and
+        # kept in memory, instead of retrying against a refused SMTP connection.
+        "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
     }
 )
 os.environ.setdefault("HOLDFAST_DATA_DIR", str(ROOT / ".data" / "test"))
@@ -89,6 +92,8 @@ os.environ.setdefault("HOLDFAST_DATA_DIR", str(ROOT / ".data" / "test"))
 from config import embedded  # noqa: E402
 
 os.environ["DATABASE_URL"] = embedded.postgres_url(dbname="holdfast_bench_http")
+for stale in embedded.DATA_DIR.glob("bench-http-redis.db*"):  # no messages left from a run before
+    stale.unlink()
 os.environ["REDIS_URL"] = embedded.redis_url(name="bench-http-redis")
 
 
