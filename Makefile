@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python bench/payout_bench.py
 	$(BIN)/python bench/live_bench.py
 	$(BIN)/python bench/reporting_bench.py
+	$(BIN)/python bench/http_bench.py
 
 # A first `make run` on empty data, phase by phase (its own data directory and ports).
 bench-startup: install

@@ -41,6 +41,17 @@ def fetch(model: type[M], sql: str, params) -> list[M]:
     return instances
 
 
+def from_row(model: type[M], row) -> M:
+    """One instance from a row whose first values are ``columns(model)`` (as ``fetch`` makes them)."""
+    names = [f.attname for f in model._meta.concrete_fields]
+    values = list(row[: len(names)])
+    for position in _converted_positions(model):
+        col = model._meta.concrete_fields[position].get_col(model._meta.db_table)
+        for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
+            values[position] = convert(values[position], col, connection)
+    return model.from_db(connection.alias, names, values)
+
+
 @functools.cache
 def _converted_positions(model: type[models.Model]) -> tuple[int, ...]:
     """Which of the model's columns have converters (JSON, for one): most models have none."""

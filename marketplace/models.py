@@ -91,9 +91,12 @@ class Task(models.Model):
         ]
         indexes = [
             # Browsing only ever looks at open tasks, newest first, optionally by category or budget.
-            models.Index(fields=["-created_at"], condition=models.Q(status="open"), name="task_open_newest_idx"),
+            # With the id (the order's tie-breaker), a page is read straight off the index.
+            models.Index(fields=["-created_at", "-id"], condition=models.Q(status="open"), name="task_open_newest_idx"),
             models.Index(
-                fields=["category", "-created_at"], condition=models.Q(status="open"), name="task_open_category_idx"
+                fields=["category", "-created_at", "-id"],
+                condition=models.Q(status="open"),
+                name="task_open_category_idx",
             ),
             models.Index(
                 fields=["budget_currency", "budget"], condition=models.Q(status="open"), name="task_open_budget_idx"
@@ -149,7 +152,11 @@ class Offer(models.Model):
                 fields=["task"], condition=models.Q(status="accepted"), name="offer_one_accepted_per_task"
             ),
         ]
-        indexes = [models.Index(fields=["tasker", "-created_at"], name="offer_tasker_idx")]
+        indexes = [
+            models.Index(fields=["tasker", "-created_at"], name="offer_tasker_idx"),
+            # Browsing counts each listed task's pending offers (marketplace.selectors).
+            models.Index(fields=["task"], condition=models.Q(status="pending"), name="offer_pending_task_idx"),
+        ]
 
     def __str__(self) -> str:
         # Read in the back office: who offered what on which task, in the pages' money format.
@@ -188,3 +195,27 @@ class TaskEvent(models.Model):
     @property
     def to_label(self) -> str:
         return self.to_status.replace("_", " ").capitalize()
+
+
+class OpenTaskCount(models.Model):
+    """How many tasks are open, per category and currency, kept by PostgreSQL triggers on
+    ``marketplace_task`` (every write path: services, admin, SQL; see migration 0005).
+
+    Browsing's page count reads these few rows instead of counting every open task, so it costs
+    the same with a hundred open tasks or a million. Each category and currency has a few rows
+    (``shard``, by the writing connection) that are summed, so concurrent posts do not queue on
+    one row. Read through ``marketplace.selectors``; never written by Python.
+    """
+
+    category = models.CharField(max_length=20)
+    currency = models.CharField(max_length=3)
+    shard = models.SmallIntegerField()
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["category", "currency", "shard"], name="opentaskcount_uniq"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} {self.currency} #{self.shard}: {self.n}"

@@ -68,7 +68,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     filters = {}
     if form.is_bound and form.is_valid():
         filters = {key: value for key, value in form.cleaned_data.items() if value not in (None, "")}
-    page = _page(request, selectors.task_list_open(**filters))
+    page = selectors.BrowsePaginator(selectors.task_list_open(**filters), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "marketplace/task_list.html",

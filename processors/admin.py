@@ -1,8 +1,10 @@
-"""Back office: clients as processor customers (read-only; made by the services when first needed)."""
+"""Back office, read-only: clients as processor customers (made by the services when first needed),
+and the webhook events as they arrived (what was received, when it was processed, and why it was
+not acted on when it was not)."""
 
 from django.contrib import admin
 
-from processors.models import ProcessorCustomer
+from processors.models import ProcessorCustomer, WebhookEvent
 
 
 @admin.register(ProcessorCustomer)
@@ -12,11 +14,11 @@ class ProcessorCustomerAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "reference"]
     readonly_fields = ["user", "processor", "reference", "created_at"]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = ("received_at", "type", "event_id", "account", "deliveries", "processed_at", "outcome")
+    list_filter = ("processor", ("processed_at", admin.EmptyFieldListFilter), "type")
+    search_fields = ("=event_id", "=account", "type")
+    date_hierarchy = "received_at"
+    readonly_fields = [field.name for field in WebhookEvent._meta.fields]

@@ -77,3 +77,34 @@ class ProcessorCustomer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference} ({self.processor}) for {self.user}"
+
+
+class WebhookEvent(models.Model):
+    """A processor event as it arrived at the webhook endpoint, stored once by its id.
+
+    The webhook request only verifies the signature, inserts this row (a second delivery of the
+    same event finds it) and queues its processing; everything that reads from the processor or
+    mirrors its objects happens in Celery: Holdfast's handler first (``processed_at``), then, a few
+    seconds later and at a lower priority, dj-stripe's mirror (``mirrored_at``).
+    """
+
+    processor = models.CharField(max_length=32)
+    event_id = models.CharField(max_length=255, help_text="The processor's id of the event (e.g. evt_…).")
+    type = models.CharField(max_length=255)
+    account = models.CharField(max_length=255, blank=True, help_text="The connected account it is about, if any.")
+    endpoint = models.CharField(max_length=64, blank=True, help_text="The webhook endpoint it was delivered to.")
+    payload = models.JSONField()
+    received_at = models.DateTimeField()
+    deliveries = models.PositiveIntegerField(default=1, help_text="How many times it was delivered.")
+    processed_at = models.DateTimeField(null=True, blank=True, help_text="When Holdfast's handler had run.")
+    mirrored_at = models.DateTimeField(null=True, blank=True, help_text="When dj-stripe had mirrored it.")
+    outcome = models.CharField(max_length=500, blank=True, help_text="Why it was not acted on, when it was not.")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["processor", "event_id"], name="webhookevent_processor_event_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

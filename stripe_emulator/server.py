@@ -1,5 +1,6 @@
 """HTTP front end: a ThreadingHTTPServer that can run standalone or in a test's background thread."""
 
+import collections
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +19,10 @@ from .webhooks import Dispatcher
 class _Handler(BaseHTTPRequestHandler):
     server_version = "stripe-emulator/1.0"
     protocol_version = "HTTP/1.1"
+    # One write per response, and no Nagle: headers and body written separately on a kept-alive
+    # connection made each SDK call wait for the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
+    wbufsize = 64 * 1024
 
     def log_message(self, fmt, *args):
         if self.server.emulator.verbose:
@@ -56,6 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
         req.server = emulator
 
         if req.path.startswith("/v1/"):
+            emulator.api_requests.append((method, req.path))
             status, payload, extra = router.dispatch_api(req)
             result = router.Response(status, json.dumps(payload, indent=2), "application/json", extra)
         else:
@@ -75,6 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(result.body)
+        self.wfile.flush()
 
 
 class EmulatorServer:
@@ -82,6 +89,8 @@ class EmulatorServer:
 
     >>> srv = EmulatorServer(port=0).start(); srv.url; srv.stop()
     """
+
+    handler_class = _Handler
 
     def __init__(self, port=12111, host="127.0.0.1", state_path=None, verbose=False, **webhook_config):
         self.host = host
@@ -91,6 +100,8 @@ class EmulatorServer:
         self.dispatcher = Dispatcher(self.store, **webhook_config)
         self._httpd = None
         self._thread = None
+        # The last API calls (method, path), newest last: in-process tests check who called.
+        self.api_requests: collections.deque[tuple[str, str]] = collections.deque(maxlen=10_000)
 
     @property
     def url(self):
@@ -107,7 +118,7 @@ class EmulatorServer:
     def bind(self):
         """Open the listening socket; with port=0 this is when the real port becomes known."""
         if self._httpd is None:
-            self._httpd = ThreadingHTTPServer((self.host, self.port), _Handler)
+            self._httpd = ThreadingHTTPServer((self.host, self.port), self.handler_class)
             self._httpd.daemon_threads = True
             self._httpd.emulator = self
             self.port = self._httpd.server_address[1]

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from accounts.models import User
@@ -131,11 +131,19 @@ def wallet_balances(*, user: User) -> list[WalletBalance]:
     ``pending_as_tasker`` is what the registered providers say the tasker would receive (net of
     commission, after any refund), not the escrows' balances.
     """
-    available = dict(
-        LedgerAccount.objects.filter(kind=LedgerAccount.Kind.USER_WALLET, user=user).values_list("currency", "balance")
+    # The wallets and the escrows the user paid into, in one statement.
+    available: dict[str, Decimal] = {}
+    held: dict[str, Decimal] = {}
+    totals = (
+        LedgerAccount.objects.filter(
+            Q(kind=LedgerAccount.Kind.USER_WALLET, user=user) | Q(kind=LedgerAccount.Kind.ESCROW, client=user)
+        )
+        .order_by()
+        .values_list("kind", "currency")
+        .annotate(total=Sum("balance"))
     )
-    escrows = LedgerAccount.objects.filter(kind=LedgerAccount.Kind.ESCROW)
-    held = dict(escrows.filter(client=user).values("currency").annotate(t=Sum("balance")).values_list("currency", "t"))
+    for kind, currency, total in totals:
+        (available if kind == LedgerAccount.Kind.USER_WALLET else held)[currency] = total
     pending = _pending_as_tasker(user)
     order = {code: i for i, code in enumerate(supported_currencies())}
     currencies = sorted(

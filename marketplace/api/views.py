@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.api import CurrencyField, PaginatedListMixin, optional_text, required_text
+from core.api import CurrencyField, PaginatedListMixin, Pagination, optional_text, required_text
 from core.errors import ValidationError
 from marketplace import selectors, services
 from marketplace.api.serializers import (
@@ -23,6 +23,7 @@ from marketplace.api.serializers import (
     MoneyPatchSerializer,
     OfferOutputSerializer,
     TaskOutputSerializer,
+    task_list_data,
 )
 from marketplace.models import Offer, Task
 from marketplace.services import (  # the limits the services enforce: the models' columns
@@ -72,7 +73,15 @@ class BudgetFilterField(serializers.CharField):
         return text
 
 
+class BrowsePagination(Pagination):
+    """A page of open tasks and their count in one statement (``selectors.BrowsePaginator``)."""
+
+    django_paginator_class = selectors.BrowsePaginator
+
+
 class TaskListApi(PaginatedListMixin, APIView):
+    pagination_class = BrowsePagination
+
     class TaskFilterInput(serializers.Serializer):
         q = optional_text(
             max_length=200,
@@ -107,9 +116,9 @@ class TaskListApi(PaginatedListMixin, APIView):
     def get(self, request: Request) -> Response:
         filters = self.TaskFilterInput(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        return self.paginated_response(
-            request, selectors.task_list_open(**filters.validated_data), TaskOutputSerializer
-        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(selectors.task_list_open(**filters.validated_data), request, view=self)
+        return paginator.get_paginated_response(task_list_data(page))
 
     @extend_schema(request=TaskCreateInput, responses={201: TaskOutputSerializer, **REFUSALS}, summary="Post a task")
     def post(self, request: Request) -> Response:

@@ -17,7 +17,7 @@ from core.api import PaginatedListMixin
 from core.errors import PermissionDenied
 from payments import escrow as services
 from payments import selectors
-from payments.api.serializers import EscrowDetailOutputSerializer, EscrowOutputSerializer
+from payments.api.serializers import EscrowDetailOutputSerializer, EscrowOutputSerializer, escrow_detail_data
 from payments.models import Escrow
 
 ERROR = OpenApiResponse(description='Error: {"error": {"code", "message", "details"}}')
@@ -55,7 +55,8 @@ class EscrowDetailApi(APIView):
         summary="An escrow: my side of the breakdown, and its timeline",
     )
     def get(self, request: Request, pk: int) -> Response:
-        return escrow_detail_response(request, escrow_for_request(request, pk))
+        # One statement for the escrow, its task and the caller's timeline (not two reads of it).
+        return Response(escrow_detail_data(selectors.escrow_detail_get_for_party(escrow_id=pk, user=request.user)))
 
 
 class EscrowCheckoutApi(APIView):

@@ -199,6 +199,24 @@ def sync(obj: StripeObject) -> Any:
     return model.sync_from_stripe_data(obj, **kwargs)
 
 
+def event_mirror(*, payload: Mapping[str, Any], endpoint_uuid: str) -> Any:
+    """Store a webhook event in dj-stripe and let dj-stripe's handlers mirror its object (they read
+    it from Stripe). Runs in the webhook's Celery task, never in the request. Stripe's errors come
+    back as the app's: an object Stripe no longer has is ``PaymentError(code="stripe_resource_missing")``."""
+    from djstripe.models import Event, WebhookEndpoint
+    from djstripe.settings import djstripe_settings
+
+    configure()
+    endpoint = (
+        WebhookEndpoint.objects.select_related("djstripe_owner_account").filter(djstripe_uuid=endpoint_uuid).first()
+    )
+    owner = endpoint.djstripe_owner_account if endpoint else None
+    api_key = (owner.default_api_key if owner else None) or djstripe_settings.get_default_api_key(
+        bool(payload.get("livemode"))
+    )
+    return _call(Event.process, dict(payload), api_key=api_key)
+
+
 def platform_account_sync() -> Any:
     """Create or refresh dj-stripe's ``APIKey`` and platform ``Account`` rows for the configured key."""
     from djstripe.models import APIKey

@@ -10,10 +10,11 @@ from decimal import Decimal
 import pytest
 import requests
 from djmoney.money import Money
-from djstripe.models import Event, WebhookEndpoint, WebhookEventTrigger
+from djstripe.models import Event, WebhookEndpoint
 
 from core.money import to_minor_units
 from processors.interface import PaymentError
+from processors.models import WebhookEvent
 from processors.stripe import gateway as stripe_gateway
 from processors.stripe.setup import stripe_setup
 
@@ -92,11 +93,11 @@ def test_bad_signatures_are_rejected_and_store_nothing(client, platform_endpoint
             content_type="application/json",
         )
     assert response.status_code == 400
-    assert not WebhookEventTrigger.objects.exists()
+    assert not WebhookEvent.objects.exists()
     assert not Event.objects.exists()
 
 
-def test_correct_signature_is_accepted(client, platform_endpoint, stripe_emulator):
+def test_correct_signature_is_accepted(client, platform_endpoint, stripe_emulator, django_capture_on_commit_callbacks):
     customer = requests.post(
         f"{stripe_emulator.url}/v1/customers",
         data={"email": "c@example.com"},
@@ -104,9 +105,10 @@ def test_correct_signature_is_accepted(client, platform_endpoint, stripe_emulato
         timeout=5,
     ).json()
     event = dict(EVENT, data={"object": customer})
-    response = _signed_post(client, platform_endpoint, event, secret=platform_endpoint.secret)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _signed_post(client, platform_endpoint, event, secret=platform_endpoint.secret)
     assert response.status_code == 200
-    assert WebhookEventTrigger.objects.get().valid
+    assert WebhookEvent.objects.get().event_id == "evt_test_signature"
     assert Event.objects.filter(id="evt_test_signature").exists()
 
 
