@@ -99,7 +99,10 @@ class StatementParams(serializers.Serializer):
 
 
 class HistoryRowOutput(serializers.Serializer):
-    kind = serializers.CharField(help_text="payment, refund, returned (a payment handed back at once), earning.")
+    kind = serializers.CharField(
+        help_text="payment, refund, returned (a payment handed back at once), earning, payout (to the tasker's "
+        "bank), top_up (card money into the wallet), withdrawal (wallet money back to the card)."
+    )
     kind_label = serializers.CharField()
     id = serializers.IntegerField(help_text="The row's id within its kind (escrow id for payments and earnings).")
     occurred_at = serializers.DateTimeField()
@@ -112,10 +115,16 @@ class HistoryRowOutput(serializers.Serializer):
     net = serializers.DecimalField(max_digits=18, decimal_places=2)
     status = serializers.CharField()
     status_label = serializers.CharField()
-    reference = serializers.CharField(help_text="The processor's id: PaymentIntent (pi_…), refund (re_…).")
-    charge_reference = serializers.CharField()
+    reference = serializers.CharField(
+        help_text="The processor's id: PaymentIntent (pi_…), refund (re_…); a payout's transfer (tr_…)."
+    )
+    charge_reference = serializers.CharField(help_text="The charge (ch_…); a payout's bank payout (po_…).")
     card_brand = serializers.CharField()
     card_last4 = serializers.CharField()
+    method = serializers.CharField(
+        help_text='How the money moved: the card ("Visa •••• 4242"), "Wallet" (paid from or refunded to the '
+        'wallet, no card), or the bank of a payout ("Bank •••• 6789").'
+    )
     receipt_url = serializers.CharField(help_text="The PDF receipt's API address, or blank.")
 
 
