@@ -8,7 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.money import supported_currencies
-from payments.models import Escrow, EscrowRefund
+from payments.models import Escrow, EscrowRefund, WalletTopUp, WalletWithdrawal
+from payouts.models import Payout
 from reporting.periods import PERIODS
 
 
@@ -26,7 +27,17 @@ def _currency_choices():
     return supported_currencies()
 
 
-STATUS_CHOICES = sorted({*Escrow.Status.values, *EscrowRefund.Status.values, "returned"})
+STATUS_CHOICES = sorted(
+    {
+        *Escrow.Status.values,
+        *EscrowRefund.Status.values,
+        "returned",
+        *Payout.Status.values,
+        *WalletTopUp.Status.values,
+        *WalletWithdrawal.Status.values,
+    }
+)
+KIND_CHOICES = ["payment", "refund", "returned", "earning", "payout", "top_up", "withdrawal"]
 
 
 # Blank is the same as left out, as for every query parameter of the API (the schema says so).
@@ -55,9 +66,7 @@ class HistoryParams(serializers.Serializer):
     role = serializers.ChoiceField(
         choices=["client", "tasker"], required=False, allow_blank=True, help_text="Both when left out."
     )
-    kind = serializers.ChoiceField(
-        choices=["payment", "refund", "returned", "earning"], required=False, allow_blank=True
-    )
+    kind = serializers.ChoiceField(choices=KIND_CHOICES, required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=STATUS_CHOICES, required=False, allow_blank=True)
     currency = serializers.ChoiceField(choices=[], required=False, allow_blank=True)
     q = serializers.CharField(

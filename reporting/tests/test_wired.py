@@ -231,6 +231,10 @@ def wallet_story(emulated_escrows):
 
 
 def test_a_clients_wallet_money_is_in_the_history_with_wallet_instead_of_a_card(wallet_story, client, api_client):
+    from reporting.api.serializers import KIND_CHOICES
+    from reporting.selectors.history import history_sources
+
+    assert sorted(KIND_CHOICES) == sorted(s.kind for s in history_sources())  # the API's schema lists them all
     story = wallet_story
     api_client.force_authenticate(story["client"])
     body = api_client.get("/api/v1/reporting/history/").json()
