@@ -257,7 +257,7 @@ def refund_receipt_pdf(refund: EscrowRefund) -> bytes:
                 f"{payment_receipt_number(escrow)} · {escrow.payment.reference if escrow.payment_id else ''}",
             ),
             ("Payment method", WALLET_PAID if _from_wallet(escrow) else _card(charge)),
-            ("Refunded to", "Your Holdfast wallet" if _from_wallet(escrow) else "The card paid with"),
+            ("Money returned to", "Your Holdfast wallet" if _from_wallet(escrow) else "The card paid with"),
             ("Refund reference", refund.processor_reference or "—"),
             ("Reason", refund.reason),
             ("Currency", escrow.currency),
