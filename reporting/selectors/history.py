@@ -473,6 +473,11 @@ class HistoryRow:
     card_last4: str = ""
     receipt_url: str = ""
     method_code: str = ""  # "wallet", "bank:<last4>", or "" (a card, or nothing)
+    detail_url: str = ""  # a payout's or a top-up's own page (rows without a task)
+
+    @property
+    def link(self) -> str:
+        return self.task_url or self.detail_url
 
     @property
     def card(self) -> str:
@@ -532,9 +537,19 @@ def history_rows(rows: list[dict]) -> list[HistoryRow]:
                 card_last4=card.last4 if card else "",
                 receipt_url=_receipt_url(r),
                 method_code=r["h_method"] or "",
+                detail_url=_detail_url(r),
             )
         )
     return result
+
+
+DETAIL_PAGES = {"payout": "payouts:detail", "top_up": "payments:top_up"}
+
+
+def _detail_url(row: dict) -> str:
+    if row["h_kind"] not in DETAIL_PAGES:
+        return ""
+    return reverse(DETAIL_PAGES[row["h_kind"]], args=[row["h_id"]])
 
 
 def _receipt_url(row: dict) -> str:

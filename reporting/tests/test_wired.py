@@ -110,6 +110,7 @@ def test_a_taskers_payout_is_in_the_history_csv_api_search_and_statement(paid_pa
     client.force_login(tasker)
     page = client.get(reverse("reporting:history"), {"kind": "payout"}).content.decode()
     assert 'value="payout"' in page and "48.50 USD" in page and transfer in page
+    assert f'href="{reverse("payouts:detail", args=[payout.pk])}"' in page
     csv = b"".join(client.get(reverse("reporting:history_csv"), {"kind": "payout"}).streaming_content).decode()
     header, line = csv.strip().splitlines()
     assert header.endswith(",card,method") and f",payout,{payout.pk}," in line and ",50.00,1.50,48.50,paid," in line
@@ -256,6 +257,7 @@ def test_a_clients_wallet_money_is_in_the_history_with_wallet_instead_of_a_card(
     client.force_login(story["client"])
     page = client.get(reverse("reporting:history")).content.decode()
     assert "Wallet top-up" in page and "Wallet withdrawal" in page and "<td>Wallet</td>" in page
+    assert f'href="{reverse("payments:top_up", args=[story["top_up"].pk])}"' in page
     csv = b"".join(client.get(reverse("reporting:history_csv")).streaming_content).decode()
     assert len(csv.strip().splitlines()) == 1 + 4 and ",Wallet" in csv
 
