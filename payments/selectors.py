@@ -24,7 +24,7 @@ from core import sql
 from core.errors import ApplicationError, NotFound
 from core.money import quantize
 from payments.fees import release_split
-from payments.models import Escrow, EscrowEvent, EscrowRefund
+from payments.models import Escrow, EscrowEvent, EscrowRefund, WalletTopUp, WalletWithdrawal
 from processors import registry
 from processors.interface import PaymentStatus
 from processors.models import ProcessorTransaction
@@ -452,6 +452,22 @@ def escrow_held_by_status() -> list[tuple[str, str, Decimal, int]]:
     with connection.cursor() as cursor:
         cursor.execute(ESCROW_HELD_BY_STATUS_SQL)
         return [(status, currency, amount, count) for status, currency, amount, count in cursor.fetchall()]
+
+
+def top_ups_funded(*, client: User | None = None) -> QuerySet[WalletTopUp]:
+    """Wallet top-ups whose card payment reached the wallet (``funded_at`` set), of one client (``None``: all)."""
+    top_ups = WalletTopUp.objects.filter(funded_at__isnull=False)
+    if client is not None:
+        top_ups = top_ups.filter(client=client)
+    return top_ups
+
+
+def wallet_withdrawals(*, client: User | None = None) -> QuerySet[WalletWithdrawal]:
+    """Withdrawals from wallets back to the top-ups' cards (pending, succeeded or failed)."""
+    withdrawals = WalletWithdrawal.objects.all()
+    if client is not None:
+        withdrawals = withdrawals.filter(top_up__client=client)
+    return withdrawals
 
 
 # --- The escrow API's detail read: one statement ---------------------------------------------

@@ -187,3 +187,11 @@ PAYOUT_LEDGER_CHECK_MESSAGE = (
 
 def payouts_needing_approval() -> QuerySet[Payout]:
     return Payout.objects.filter(status=Payout.Status.REQUESTED)
+
+
+def payouts_for_history(*, tasker: User | None = None) -> QuerySet[Payout]:
+    """Every payout (any status), of one tasker (``None``: everyone's), for histories and statements."""
+    payouts = Payout.objects.all()
+    if tasker is not None:
+        payouts = payouts.filter(tasker=tasker)
+    return payouts

@@ -113,7 +113,7 @@ class RevenueDashboardAdmin(_ReadOnlyPage):
         for cur in dashboard.currencies:
             rows = [r for r in dashboard.rows if r.currency == cur]
             series[cur] = {"periods": [r.period for r in rows]}
-            for name, _label in revenue.FIGURES[:7]:
+            for name, _label in revenue.CHART_FIGURES:
                 series[cur][name] = [str(getattr(r, name)) for r in rows]
         query = request.GET.copy()
         query["format"] = "csv"
@@ -124,8 +124,8 @@ class RevenueDashboardAdmin(_ReadOnlyPage):
                 "currency": currency,
                 "period": period,
                 "csv_query": query.urlencode(),
-                "chart_figures": revenue.FIGURES[:7],
-                "revenue_charts": {"figures": revenue.FIGURES[:7], "series": series},
+                "chart_figures": revenue.CHART_FIGURES,
+                "revenue_charts": {"figures": revenue.CHART_FIGURES, "series": series},
                 "totals": [dashboard.totals[c] for c in dashboard.currencies if c in dashboard.totals],
             }
         )

@@ -7,9 +7,9 @@ class ReportingConfig(AppConfig):
 
     def ready(self) -> None:
         from reporting import subscribers  # noqa: F401  (on-commit: receipts by email)
-        from reporting.selectors.history import BUILT_IN_SOURCES, history_source_register
+        from reporting.selectors.history import BUILT_IN_SOURCES, PAYOUT_SOURCE, history_source_register
 
-        # The history's sources. Payouts join with one more line here once the payouts app has a
-        # selector for them: history_source_register(HistorySource("payout", ..., rows=payout_rows)).
-        for source in BUILT_IN_SOURCES:
+        # The history's sources: payments, refunds, earnings, wallet top-ups and withdrawals, and
+        # taskers' payouts (read through payouts.selectors.payouts_for_history).
+        for source in (*BUILT_IN_SOURCES, PAYOUT_SOURCE):
             history_source_register(source)

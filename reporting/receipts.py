@@ -1,11 +1,12 @@
-"""PDF receipts (a payment, a refund) and a tasker's monthly statement of earnings.
+"""PDF receipts (a payment by card or from the wallet, a refund, a wallet top-up) and a tasker's
+monthly statement of earnings and payouts.
 
 Made on demand with fpdf2, a pure-Python PDF library (no system packages, so ``make run`` works on
 a fresh machine). Text is set in DejaVu Sans (shipped in ``reporting/fonts``, from the npm package
 ``dejavu-fonts-ttf``, free licence in that folder), so names and titles in accented Latin, Greek or
 Cyrillic print as typed; fpdf2 embeds only the glyphs used.
 
-Who may download: a payment's and a refund's receipt, the client who paid and staff; a statement,
+Who may download: a payment's, a refund's and a top-up's receipt, the client who paid and staff; a statement,
 the tasker it is for and staff. For anyone else the document does not exist (``NotFound``). The
 tasker is not given the client's receipt: it shows the client's service fee and card, which are
 none of the tasker's business (as on the escrow page).
@@ -28,8 +29,12 @@ from core.errors import NotFound, ValidationError
 from core.money import format_money, validate_currency
 from core.templatetags.holdfast import format_when
 from payments import selectors as payments
-from payments.models import Escrow, EscrowRefund
+from payments.models import Escrow, EscrowRefund, WalletTopUp
+from payouts import selectors as payouts
+from payouts.models import Payout
 from processors.selectors import payment_cards
+
+ZERO = Decimal("0.00")
 
 FONTS = Path(__file__).resolve().parent / "fonts"
 PDF = "application/pdf"
@@ -192,23 +197,30 @@ def payment_receipt_number(escrow: Escrow) -> str:
     return f"HF-P-{escrow.pk:06d}"
 
 
+WALLET_PAID = "Paid from your Holdfast wallet"
+
+
+def _from_wallet(escrow: Escrow) -> bool:
+    return escrow.funding_source == Escrow.FundingSource.WALLET
+
+
 def payment_receipt_pdf(escrow: Escrow) -> bytes:
-    """The receipt of the client's payment into ``escrow``: the work, the service fee, the total."""
+    """The receipt of the client's payment into ``escrow``: the work, the service fee, the total
+    (paid by card, or from the client's wallet: then there is no card and no charge)."""
     pdf = _Document("Payment receipt", payment_receipt_number(escrow))
     reference = escrow.payment.reference if escrow.payment_id else ""
     charge = escrow.payment.charge_reference if escrow.payment_id else ""
-    pdf.facts(
-        [
-            ("Receipt number", payment_receipt_number(escrow)),
-            ("Date paid", format_when(escrow.funded_at)),
-            ("Paid by", _who(escrow.client)),
-            ("Task", f"#{escrow.task_id} {escrow.task.title}"),
-            ("Payment method", _card(charge)),
-            ("Payment reference", reference),
-            ("Charge reference", charge),
-            ("Currency", escrow.currency),
-        ]
-    )
+    facts = [
+        ("Receipt number", payment_receipt_number(escrow)),
+        ("Date paid", format_when(escrow.funded_at)),
+        ("Paid by", _who(escrow.client)),
+        ("Task", f"#{escrow.task_id} {escrow.task.title}"),
+    ]
+    if _from_wallet(escrow):
+        facts.append(("Payment method", WALLET_PAID))
+    else:
+        facts += [("Payment method", _card(charge)), ("Payment reference", reference), ("Charge reference", charge)]
+    pdf.facts([*facts, ("Currency", escrow.currency)])
     pdf.lines(
         [
             ("Agreed amount (the work)", _money(escrow.amount, escrow.currency), False),
@@ -244,8 +256,9 @@ def refund_receipt_pdf(refund: EscrowRefund) -> bytes:
                 "Original payment",
                 f"{payment_receipt_number(escrow)} · {escrow.payment.reference if escrow.payment_id else ''}",
             ),
-            ("Payment method", _card(charge)),
-            ("Refund reference", refund.processor_reference),
+            ("Payment method", WALLET_PAID if _from_wallet(escrow) else _card(charge)),
+            ("Money returned to", "Your Holdfast wallet" if _from_wallet(escrow) else "The card paid with"),
+            ("Refund reference", refund.processor_reference or "—"),
             ("Reason", refund.reason),
             ("Currency", escrow.currency),
         ]
@@ -256,7 +269,58 @@ def refund_receipt_pdf(refund: EscrowRefund) -> bytes:
             ("Refunded", _money(refund.amount, escrow.currency), True),
         ]
     )
-    pdf.note("The refund goes back to the card the payment was made with; your bank may take a few days to show it.")
+    if _from_wallet(escrow):
+        pdf.note("This payment was made from your Holdfast wallet, so the refund went back to your wallet at once.")
+    else:
+        pdf.note(
+            "The refund goes back to the card the payment was made with; your bank may take a few days to show it."
+        )
+    return pdf.render()
+
+
+# --- wallet top-ups ------------------------------------------------------------------------------
+
+
+def top_up_for_receipt(*, top_up_id: int, user: User | AnonymousUser | None) -> WalletTopUp:
+    """A succeeded top-up whose receipt ``user`` may download (the client, or staff), else ``NotFound``."""
+    if user is None or not user.is_authenticated or not 0 < top_up_id < 2**31:
+        raise NotFound("No such receipt.", code="receipt_not_found")
+    top_ups = payments.top_ups_funded(client=None if is_finance_staff(user) else user)
+    top_up = (
+        top_ups.filter(pk=top_up_id, status=WalletTopUp.Status.SUCCEEDED).select_related("client", "payment").first()
+    )
+    if top_up is None:
+        raise NotFound("No such receipt.", code="receipt_not_found")
+    return top_up
+
+
+def top_up_receipt_number(top_up: WalletTopUp) -> str:
+    return f"HF-T-{top_up.pk:06d}"
+
+
+def top_up_receipt_pdf(top_up: WalletTopUp) -> bytes:
+    """The receipt of a card payment into the client's wallet (and what has gone back to the card since)."""
+    pdf = _Document("Wallet top-up receipt", top_up_receipt_number(top_up))
+    reference = top_up.payment.reference if top_up.payment_id else ""
+    charge = top_up.payment.charge_reference if top_up.payment_id else ""
+    pdf.facts(
+        [
+            ("Receipt number", top_up_receipt_number(top_up)),
+            ("Date paid", format_when(top_up.funded_at)),
+            ("Paid by", _who(top_up.client)),
+            ("Payment method", _card(charge)),
+            ("Payment reference", reference),
+            ("Charge reference", charge),
+            ("Currency", top_up.currency),
+        ]
+    )
+    pdf.lines([("Added to your Holdfast wallet", _money(top_up.amount, top_up.currency), True)])
+    if top_up.withdrawn_amount:
+        pdf.lines([("Withdrawn back to the card since", _money(-top_up.withdrawn_amount, top_up.currency), False)])
+    pdf.note(
+        "A top-up is money kept in your Holdfast wallet to pay for tasks at once; no service fee is charged on "
+        "it. What you have not spent can be withdrawn back to this card."
+    )
     return pdf.render()
 
 
@@ -290,16 +354,55 @@ def earnings_statement_lines(*, tasker: User, month: dt.date, currency: str) -> 
     return lines
 
 
+@dataclass(frozen=True)
+class StatementPayout:
+    requested_at: dt.datetime
+    payout_id: int
+    bank: str
+    status: str
+    status_label: str
+    amount: Decimal
+    fee: Decimal
+    net: Decimal
+
+
+def statement_payouts(*, tasker: User, month: dt.date, currency: str) -> list[StatementPayout]:
+    """The tasker's payouts requested in ``month`` (any outcome), oldest first."""
+    from reporting.periods import start_of_day
+
+    start = start_of_day(month)
+    end = start_of_day((month + dt.timedelta(days=32)).replace(day=1))
+    found = (
+        payouts.payouts_for_history(tasker=tasker)
+        .filter(currency=currency, requested_at__gte=start, requested_at__lt=end)
+        .select_related("account")
+        .order_by("requested_at", "id")
+    )
+    return [
+        StatementPayout(
+            p.requested_at,
+            p.pk,
+            f"{p.account.bank_name or 'Bank'} ····{p.account.bank_last4}" if p.account.bank_last4 else "Bank",
+            p.status,
+            p.get_status_display(),
+            p.amount,
+            p.fee,
+            p.net,
+        )
+        for p in found
+    ]
+
+
 def statement_months(*, user: User, limit: int = 24) -> list[tuple[str, str]]:
-    """(YYYY-MM, currency) of the months in which ``user`` had earnings released, newest first."""
-    months = (
+    """(YYYY-MM, currency) of the months in which ``user`` had earnings released or payouts, newest first."""
+    earned = (
         payments.escrows_paid(tasker=user)
         .filter(status__in=payments.RELEASED_STATUSES)
         .annotate(month=TruncMonth("released_at"))
         .values_list("month", "currency")
-        .distinct()
-        .order_by("-month", "currency")
     )
+    paid_out = payouts.payouts_for_history(tasker=user).annotate(month=TruncMonth("requested_at"))
+    months = earned.union(paid_out.values_list("month", "currency")).order_by("-month", "currency")
     return [(month.strftime("%Y-%m"), currency) for month, currency in months[:limit]]
 
 
@@ -350,6 +453,36 @@ def earnings_statement_pdf(*, tasker: User, month: dt.date, currency: str) -> by
         ]
     )
     pdf.note("Net earnings are credited to your Holdfast wallet when the client approves the work.")
+    paid_out = statement_payouts(tasker=tasker, month=month, currency=currency)
+    pdf.ln(3)
+    if paid_out:
+        pdf.table(
+            ["Requested", "Payout", "Status", "Amount", "Fee", "Net to bank"],
+            [
+                [
+                    format_when(p.requested_at),
+                    f"#{p.payout_id} {p.bank}",
+                    p.status_label,
+                    _money(p.amount, currency),
+                    _money(-p.fee, currency),
+                    _money(p.net, currency),
+                ]
+                for p in paid_out
+            ],
+            [32, 44, 34, 30, 20, 30],
+            {3, 4, 5},
+        )
+        settled = [p for p in paid_out if p.status == Payout.Status.PAID]
+        net = sum((p.net for p in settled), ZERO)
+        fees = sum((p.fee for p in settled), ZERO)
+        pdf.lines(
+            [
+                ("Paid out to your bank (paid payouts, net)", _money(net, currency), True),
+                ("Payout fees", _money(-fees, currency), False),
+            ]
+        )
+    else:
+        pdf.note("No payouts were requested in this month.")
     return pdf.render()
 
 

@@ -137,6 +137,13 @@ def refund_receipt(request, refund_id: int):
 
 @login_required
 @require_GET
+def top_up_receipt(request, top_up_id: int):
+    top_up = _or_404(lambda: receipts.top_up_for_receipt(top_up_id=top_up_id, user=request.user))
+    return _pdf(receipts.top_up_receipt_pdf(top_up), f"holdfast-top-up-{receipts.top_up_receipt_number(top_up)}.pdf")
+
+
+@login_required
+@require_GET
 def earnings_statement(request, month: str, currency: str):
     tasker_param = request.GET.get("tasker") or ""
     tasker_id = int(tasker_param) if tasker_param.isdigit() and len(tasker_param) < 10 else None

@@ -8,7 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.money import supported_currencies
-from payments.models import Escrow, EscrowRefund
+from payments.models import Escrow, EscrowRefund, WalletTopUp, WalletWithdrawal
+from payouts.models import Payout
 from reporting.periods import PERIODS
 
 
@@ -26,7 +27,17 @@ def _currency_choices():
     return supported_currencies()
 
 
-STATUS_CHOICES = sorted({*Escrow.Status.values, *EscrowRefund.Status.values, "returned"})
+STATUS_CHOICES = sorted(
+    {
+        *Escrow.Status.values,
+        *EscrowRefund.Status.values,
+        "returned",
+        *Payout.Status.values,
+        *WalletTopUp.Status.values,
+        *WalletWithdrawal.Status.values,
+    }
+)
+KIND_CHOICES = ["payment", "refund", "returned", "earning", "payout", "top_up", "withdrawal"]
 
 
 # Blank is the same as left out, as for every query parameter of the API (the schema says so).
@@ -55,9 +66,7 @@ class HistoryParams(serializers.Serializer):
     role = serializers.ChoiceField(
         choices=["client", "tasker"], required=False, allow_blank=True, help_text="Both when left out."
     )
-    kind = serializers.ChoiceField(
-        choices=["payment", "refund", "returned", "earning"], required=False, allow_blank=True
-    )
+    kind = serializers.ChoiceField(choices=KIND_CHOICES, required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=STATUS_CHOICES, required=False, allow_blank=True)
     currency = serializers.ChoiceField(choices=[], required=False, allow_blank=True)
     q = serializers.CharField(
@@ -99,7 +108,10 @@ class StatementParams(serializers.Serializer):
 
 
 class HistoryRowOutput(serializers.Serializer):
-    kind = serializers.CharField(help_text="payment, refund, returned (a payment handed back at once), earning.")
+    kind = serializers.CharField(
+        help_text="payment, refund, returned (a payment handed back at once), earning, payout (to the tasker's "
+        "bank), top_up (card money into the wallet), withdrawal (wallet money back to the card)."
+    )
     kind_label = serializers.CharField()
     id = serializers.IntegerField(help_text="The row's id within its kind (escrow id for payments and earnings).")
     occurred_at = serializers.DateTimeField()
@@ -112,10 +124,16 @@ class HistoryRowOutput(serializers.Serializer):
     net = serializers.DecimalField(max_digits=18, decimal_places=2)
     status = serializers.CharField()
     status_label = serializers.CharField()
-    reference = serializers.CharField(help_text="The processor's id: PaymentIntent (pi_…), refund (re_…).")
-    charge_reference = serializers.CharField()
+    reference = serializers.CharField(
+        help_text="The processor's id: PaymentIntent (pi_…), refund (re_…); a payout's transfer (tr_…)."
+    )
+    charge_reference = serializers.CharField(help_text="The charge (ch_…); a payout's bank payout (po_…).")
     card_brand = serializers.CharField()
     card_last4 = serializers.CharField()
+    method = serializers.CharField(
+        help_text='How the money moved: the card ("Visa •••• 4242"), "Wallet" (paid from or refunded to the '
+        'wallet, no card), or the bank of a payout ("Bank •••• 6789").'
+    )
     receipt_url = serializers.CharField(help_text="The PDF receipt's API address, or blank.")
 
 

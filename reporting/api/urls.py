@@ -16,6 +16,11 @@ urlpatterns = [
         name="api-reporting-refund-receipt",
     ),
     path(
+        "reporting/top-ups/<int:top_up_id>/receipt/",
+        views.TopUpReceiptApi.as_view(),
+        name="api-reporting-top-up-receipt",
+    ),
+    path(
         "reporting/statements/<str:month>/",
         views.EarningsStatementApi.as_view(),
         name="api-reporting-earnings-statement",

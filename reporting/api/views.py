@@ -31,7 +31,8 @@ class HistoryApi(APIView):
     @extend_schema(
         parameters=[s.HistoryParams],
         responses={200: s.HistoryRowOutput(many=True), 400: ERROR, 401: ERROR, 404: ERROR},
-        summary="My payment history: payments, refunds, returned payments, earnings; newest first",
+        summary="My payment history: payments, refunds, returned payments, earnings, payouts, wallet top-ups and "
+        "withdrawals; newest first",
     )
     def get(self, request: Request) -> Response:
         filters = history_selectors.history_filters_parse(request.query_params)
@@ -51,6 +52,8 @@ def _api_receipt_url(row) -> str:
         return ""
     if row.kind == "payment":
         return reverse("api-reporting-payment-receipt", kwargs={"escrow_id": row.id})
+    if row.kind == "top_up":
+        return reverse("api-reporting-top-up-receipt", kwargs={"top_up_id": row.id})
     return reverse("api-reporting-refund-receipt", kwargs={"refund_id": row.id})
 
 
@@ -88,6 +91,14 @@ class RefundReceiptApi(APIView):
         return _pdf(
             receipts.refund_receipt_pdf(refund), f"holdfast-refund-{receipts.refund_receipt_number(refund)}.pdf"
         )
+
+
+class TopUpReceiptApi(APIView):
+    @extend_schema(responses=PDF_RESPONSE, summary="The PDF receipt of my wallet top-up")
+    def get(self, request: Request, top_up_id: int) -> HttpResponse:
+        top_up = receipts.top_up_for_receipt(top_up_id=top_up_id, user=request.user)
+        number = receipts.top_up_receipt_number(top_up)
+        return _pdf(receipts.top_up_receipt_pdf(top_up), f"holdfast-top-up-{number}.pdf")
 
 
 class EarningsStatementApi(APIView):

@@ -35,14 +35,16 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.urls import reverse
 
 from accounts.models import User
 from core.errors import ValidationError
 from core.money import AMOUNT_PATTERN, validate_currency
 from payments import selectors as payments
-from payments.models import Escrow, EscrowRefund
+from payments.models import Escrow, EscrowRefund, WalletTopUp, WalletWithdrawal
+from payouts import selectors as payouts
+from payouts.models import Payout
 from processors.selectors import payment_cards
 from reporting.periods import Period, period_parse
 
@@ -71,6 +73,7 @@ COLUMNS = (
     "h_charge",
     "h_client_email",
     "h_tasker_email",
+    "h_method",  # how the money moved when not a card: "wallet", or "bank:<last4>" (a payout)
 )
 
 
@@ -100,6 +103,7 @@ def columns(**expressions: Expression | str) -> dict[str, Expression]:
             "h_currency",
             "h_client_email",
             "h_tasker_email",
+            "h_method",
         ):
             value = Cast(value, TEXT)
         result[name] = value
@@ -154,8 +158,15 @@ def payment_rows(user: User | None) -> QuerySet:
             h_charge="payment__charge_reference",
             h_client_email="client__email",
             h_tasker_email="tasker__email",
+            h_method=_wallet_if(""),
         )
     )
+
+
+def _wallet_if(prefix: str) -> Case:
+    """``"wallet"`` for an escrow paid from the client's wallet (no card, no charge)."""
+    wallet = Escrow.FundingSource.WALLET
+    return Case(When(**{f"{prefix}funding_source": wallet}, then=Value("wallet")), default=Value(""), output_field=TEXT)
 
 
 def refund_rows(user: User | None) -> QuerySet:
@@ -176,6 +187,7 @@ def refund_rows(user: User | None) -> QuerySet:
             h_charge="escrow__payment__charge_reference",
             h_client_email="escrow__client__email",
             h_tasker_email="escrow__tasker__email",
+            h_method=_wallet_if("escrow__"),
         )
     )
 
@@ -233,6 +245,67 @@ def earning_rows(user: User | None) -> QuerySet:
     )
 
 
+def payout_rows(user: User | None) -> QuerySet:
+    """A tasker's payouts to their bank (any status): taken from the wallet, the fee, the net sent,
+    the Stripe transfer (``tr_…``) and bank payout (``po_…``) references."""
+    return payouts.payouts_for_history(tasker=user).values(
+        **columns(
+            h_kind=Value("payout"),
+            h_id="pk",
+            h_at="requested_at",
+            h_title=Concat(Value("Payout to "), Coalesce(F("account__bank_name"), Value("")), output_field=TEXT),
+            h_currency="currency",
+            h_amount="amount",
+            h_fee="fee",
+            h_net="net",
+            h_status="status",
+            h_reference=Coalesce(F("transfer__reference"), Value("")),
+            h_charge=Coalesce(F("bank_payout__reference"), Value("")),
+            h_tasker_email="tasker__email",
+            h_method=Concat(Value("bank:"), F("account__bank_last4"), output_field=TEXT),
+        )
+    )
+
+
+def top_up_rows(user: User | None) -> QuerySet:
+    """A client's wallet top-ups paid by card (what reached the wallet; ``refunded``: withdrawn back)."""
+    return payments.top_ups_funded(client=user).values(
+        **columns(
+            h_kind=Value("top_up"),
+            h_id="pk",
+            h_at="funded_at",
+            h_title=Value("Wallet top-up"),
+            h_currency="currency",
+            h_amount="amount",
+            h_net="amount",
+            h_refunded="withdrawn_amount",
+            h_status="status",
+            h_reference=Coalesce(F("payment__reference"), Value("")),
+            h_charge=Coalesce(F("payment__charge_reference"), Value("")),
+            h_client_email="client__email",
+        )
+    )
+
+
+def withdrawal_rows(user: User | None) -> QuerySet:
+    """Money a client took out of the wallet, back to the card of the top-up it came from."""
+    return payments.wallet_withdrawals(client=user).values(
+        **columns(
+            h_kind=Value("withdrawal"),
+            h_id="pk",
+            h_at="created_at",
+            h_title=Value("Wallet withdrawal to card"),
+            h_currency="top_up__currency",
+            h_amount="amount",
+            h_net="amount",
+            h_status="status",
+            h_reference="processor_reference",
+            h_charge=Coalesce(F("top_up__payment__charge_reference"), Value("")),
+            h_client_email="top_up__client__email",
+        )
+    )
+
+
 def _subquery(queryset: QuerySet) -> Subquery:
     return Subquery(queryset[:1])
 
@@ -244,7 +317,11 @@ BUILT_IN_SOURCES = (
     HistorySource("refund", "Refund", CLIENT, REFUND_STATUSES, refund_rows),
     HistorySource("returned", "Returned payment", CLIENT, (("returned", "Returned"),), returned_rows),
     HistorySource("earning", "Earning", TASKER, ESCROW_STATUSES, earning_rows),
+    HistorySource("top_up", "Wallet top-up", CLIENT, tuple(WalletTopUp.Status.choices), top_up_rows),
+    HistorySource("withdrawal", "Wallet withdrawal", CLIENT, tuple(WalletWithdrawal.Status.choices), withdrawal_rows),
 )
+# Registered in ReportingConfig.ready with the built-in ones.
+PAYOUT_SOURCE = HistorySource("payout", "Payout", TASKER, tuple(Payout.Status.choices), payout_rows)
 
 
 # --- filters ----------------------------------------------------------------------------------
@@ -395,17 +472,33 @@ class HistoryRow:
     card_brand: str = ""
     card_last4: str = ""
     receipt_url: str = ""
+    method_code: str = ""  # "wallet", "bank:<last4>", or "" (a card, or nothing)
+    detail_url: str = ""  # a payout's or a top-up's own page (rows without a task)
+
+    @property
+    def link(self) -> str:
+        return self.task_url or self.detail_url
 
     @property
     def card(self) -> str:
         return f"{self.card_brand.title()} •••• {self.card_last4}" if self.card_last4 else ""
+
+    @property
+    def method(self) -> str:
+        """How the money moved, in words: the card, "Wallet" (paid from or refunded to it), or the bank."""
+        if self.method_code == "wallet":
+            return "Wallet"
+        if self.method_code.startswith("bank:"):
+            last4 = self.method_code[5:]
+            return f"Bank •••• {last4}" if last4 else "Bank"
+        return self.card
 
 
 def history_rows(rows: list[dict]) -> list[HistoryRow]:
     """A page of ``history_queryset`` as rows people read: labels, links, the card used, receipts,
     and for earnings after a refund the commission Holdfast actually kept."""
     sources = {s.kind: s for s in history_sources()}
-    cards = payment_cards(charge_references=[r["h_charge"] for r in rows])
+    cards = payment_cards(charge_references=[r["h_charge"] for r in rows if r["h_charge"]])
     adjusted = {
         r["h_escrow"]
         for r in rows
@@ -419,7 +512,8 @@ def history_rows(rows: list[dict]) -> list[HistoryRow]:
         if r["h_kind"] == "earning" and r["h_escrow"] in kept:
             fee = kept[r["h_escrow"]][1]
             amount = r["h_net"] + fee
-        card = cards.get(r["h_charge"]) if r["h_kind"] in ("payment", "refund", "returned") else None
+        carded = r["h_kind"] in ("payment", "refund", "returned", "top_up", "withdrawal") and not r["h_method"]
+        card = cards.get(r["h_charge"]) if carded and r["h_charge"] else None
         result.append(
             HistoryRow(
                 kind=r["h_kind"],
@@ -442,9 +536,20 @@ def history_rows(rows: list[dict]) -> list[HistoryRow]:
                 card_brand=card.brand if card else "",
                 card_last4=card.last4 if card else "",
                 receipt_url=_receipt_url(r),
+                method_code=r["h_method"] or "",
+                detail_url=_detail_url(r),
             )
         )
     return result
+
+
+DETAIL_PAGES = {"payout": "payouts:detail", "top_up": "payments:top_up"}
+
+
+def _detail_url(row: dict) -> str:
+    if row["h_kind"] not in DETAIL_PAGES:
+        return ""
+    return reverse(DETAIL_PAGES[row["h_kind"]], args=[row["h_id"]])
 
 
 def _receipt_url(row: dict) -> str:
@@ -452,6 +557,8 @@ def _receipt_url(row: dict) -> str:
         return reverse("reporting:payment_receipt", kwargs={"escrow_id": row["h_id"]})
     if row["h_kind"] == "refund" and row["h_status"] == EscrowRefund.Status.SUCCEEDED:
         return reverse("reporting:refund_receipt", kwargs={"refund_id": row["h_id"]})
+    if row["h_kind"] == "top_up" and row["h_status"] == WalletTopUp.Status.SUCCEEDED:
+        return reverse("reporting:top_up_receipt", kwargs={"top_up_id": row["h_id"]})
     return ""
 
 
@@ -469,6 +576,7 @@ CSV_HEADER = [
     "reference",
     "charge",
     "card",
+    "method",
 ]
 
 
@@ -495,5 +603,6 @@ def history_csv_lines(queryset: QuerySet, *, chunk: int = 500):
                 row.reference,
                 row.charge_reference,
                 row.card,
+                row.method,
             ]
         offset += chunk

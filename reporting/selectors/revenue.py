@@ -2,15 +2,28 @@
 
 Every figure is a signed sum of ledger postings (``wallets.selectors.LedgerFlow``):
 
-| figure | postings |
-|---|---|
-| gross volume | minus the processor balance's side of funding entries (what clients paid in) |
-| refunds | the processor balance's side of refund entries (a failed refund's reversal cancels its reservation) |
-| fee revenue | the platform fee revenue account |
-| client fees / commissions | fee revenue split by the releases' client fees kept (``FeeDay``); commission is the rest |
-| chargebacks | minus the chargeback losses account |
-| payouts | minus the user wallets' side of payout and payout-reversal entries (what left taskers' wallets) |
-| escrow movement | the escrow accounts (in minus out); held in escrow at the end of a day is their running sum |
+- gross volume: what clients paid for tasks: minus the processor balance's side of card fundings,
+  plus the escrows' side of payments from wallets (``wallet_payment``);
+  of which from wallets: that escrow side alone.
+- refunds: the processor balance's and the client wallets' side of refund entries (a failed
+  refund's reversal cancels its reservation); of which to wallets: refunds of escrows paid from
+  the wallet, back in the wallet at once.
+- fee revenue: the platform fee revenue account (client fees, commissions and payout fees).
+- client fees / commissions / payout fees: fee revenue split: the releases' client fees kept
+  (``FeeDay``), the fee revenue's side of payout and payout-reversal entries (a failed payout's fee
+  is given back), and the commission is the rest.
+- chargeback losses: minus the chargeback losses account (what banks took, less what came back
+  from escrows, from taskers' wallets or from won disputes).
+- taken by banks: the processor balance's side of chargeback and chargeback-reversal entries
+  (amount and fee, less what was reinstated).
+- payouts: minus the user wallets' side of payout and payout-reversal entries (what left taskers'
+  wallets, fee included); paid out to banks: the processor balance's side of ``payout_paid``
+  entries (the net the banks received).
+- wallet top-ups: minus the processor balance's side of ``wallet_top_up`` entries (card money into
+  clients' wallets: not spending); wallet withdrawals: its side of ``wallet_withdrawal`` entries
+  (back to the cards; a failed one's reversal cancels it).
+- escrow movement: the escrow accounts (in minus out); held in escrow at the end of a day is their
+  running sum.
 
 Rows are read from the roll-up (``LedgerDay``, ``FeeDay``: everything made before
 ``RollupState.covered_until``) plus the postings since, read live, so the answer is exact at any
@@ -51,29 +64,53 @@ FIGURES = (
     ("payouts", "Payouts"),
     ("escrow_in", "Into escrow"),
     ("escrow_out", "Out of escrow"),
+    ("paid_from_wallets", "Of gross volume: paid from wallets"),
+    ("refunds_to_wallets", "Of refunds: to wallets"),
+    ("payout_fees", "Payout fees"),
+    ("chargebacks_withdrawn", "Taken by banks (chargebacks)"),
+    ("payouts_paid", "Paid out to banks"),
+    ("wallet_top_ups", "Wallet top-ups"),
+    ("wallet_withdrawals", "Wallet withdrawals"),
 )
+CHART_FIGURES = FIGURES[:7]  # the charts: volume, fees, refunds, chargebacks, payouts
 
 
 def _figures_of(flow: LedgerFlow) -> dict[str, Decimal]:
     """What one flow adds to each figure."""
     out: dict[str, Decimal] = {}
-    if flow.account_kind == Account.PROCESSOR_BALANCE:
-        if flow.entry_kind == Entry.ESCROW_FUNDING:
-            out["gross_volume"] = -flow.amount
-        elif flow.entry_kind == Entry.ESCROW_REFUND:
-            out["refunds"] = flow.amount
-    elif flow.account_kind == Account.PLATFORM_FEE_REVENUE:
-        out["fee_revenue"] = flow.amount
-    elif flow.account_kind == Account.CHARGEBACK_LOSSES:
-        out["chargebacks"] = -flow.amount
-    elif flow.account_kind == Account.USER_WALLET and flow.entry_kind in (Entry.PAYOUT, Entry.PAYOUT_REVERSAL):
-        out["payouts"] = -flow.amount
-    elif flow.account_kind == Account.ESCROW:
+    account, entry, amount = flow.account_kind, flow.entry_kind, flow.amount
+    if account == Account.PROCESSOR_BALANCE:
+        if entry == Entry.ESCROW_FUNDING:
+            out["gross_volume"] = -amount
+        elif entry == Entry.ESCROW_REFUND:
+            out["refunds"] = amount
+        elif entry in (Entry.CHARGEBACK, Entry.CHARGEBACK_REVERSAL):
+            out["chargebacks_withdrawn"] = amount
+        elif entry == Entry.PAYOUT_PAID:
+            out["payouts_paid"] = amount
+        elif entry == Entry.WALLET_TOP_UP:
+            out["wallet_top_ups"] = -amount
+        elif entry == Entry.WALLET_WITHDRAWAL:
+            out["wallet_withdrawals"] = amount
+    elif account == Account.PLATFORM_FEE_REVENUE:
+        out["fee_revenue"] = amount
+        if entry in (Entry.PAYOUT, Entry.PAYOUT_REVERSAL):
+            out["payout_fees"] = amount
+    elif account == Account.CHARGEBACK_LOSSES:
+        out["chargebacks"] = -amount
+    elif account == Account.USER_WALLET:
+        if entry in (Entry.PAYOUT, Entry.PAYOUT_REVERSAL):
+            out["payouts"] = -amount
+        elif entry == Entry.ESCROW_REFUND:  # a refund of an escrow paid from the wallet
+            out["refunds"] = out["refunds_to_wallets"] = amount
+    elif account == Account.ESCROW:
         # Net per day: funding in, release and refund out.
-        if flow.amount > 0:
-            out["escrow_in"] = flow.amount
+        if amount > 0:
+            out["escrow_in"] = amount
         else:
-            out["escrow_out"] = -flow.amount
+            out["escrow_out"] = -amount
+        if entry == Entry.WALLET_PAYMENT:
+            out["gross_volume"] = out["paid_from_wallets"] = amount
     return out
 
 
@@ -90,10 +127,22 @@ class RevenueRow:
     payouts: Decimal = ZERO
     escrow_in: Decimal = ZERO
     escrow_out: Decimal = ZERO
+    paid_from_wallets: Decimal = ZERO
+    refunds_to_wallets: Decimal = ZERO
+    payout_fees: Decimal = ZERO
+    chargebacks_withdrawn: Decimal = ZERO
+    payouts_paid: Decimal = ZERO
+    wallet_top_ups: Decimal = ZERO
+    wallet_withdrawals: Decimal = ZERO
     held_in_escrow: Decimal = ZERO  # at the end of the period
 
     def add(self, name: str, amount: Decimal) -> None:
         setattr(self, name, getattr(self, name) + amount)
+
+    @property
+    def figures(self) -> list[tuple[str, Decimal]]:
+        """(name, amount) in ``FIGURES`` order, for tables."""
+        return [(name, getattr(self, name)) for name, _label in FIGURES]
 
 
 @dataclass
@@ -170,7 +219,7 @@ def platform_dashboard(*, period: Period, granularity: str = DAY, currency: str 
     for (day, cur), amount in fees.items():
         rows.setdefault((bucket(day), cur), RevenueRow(bucket(day), cur)).add("client_fees", amount)
     for row in rows.values():
-        row.commissions = row.fee_revenue - row.client_fees
+        row.commissions = row.fee_revenue - row.client_fees - row.payout_fees
 
     # Held in escrow at the end of each period: what was held before it, plus each period's movement.
     held = _held_before(period.date_from, live) if period.date_from else {}

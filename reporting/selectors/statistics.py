@@ -2,12 +2,14 @@
 
 - As a **client**: the payments booked in the period (``funded_at``): ``total_amount`` is what was
   charged (service fee included), ``total_fees`` the service fees in it, ``total_refunded`` what
-  went back of those payments (pending refunds included).
+  went back of those payments (pending refunds included). A payment from the client's wallet is a
+  payment like a card's (money paid for a task); a wallet top-up or withdrawal is not (the client's
+  own money moving into or out of the wallet, not spending).
 - As a **tasker**: the earnings paid in the period (escrows released, in full or as a split, by
   ``released_at``): ``total_amount`` is the net received in the wallet, ``total_fees`` the
   commission Holdfast kept, ``total_gross`` both together.
 
-Each figure equals the ledger's (the funding entries into the client's escrows; the release
+Each figure equals the ledger's (the funding entries, by card or from the wallet, into the client's escrows; the release
 entries into the tasker's wallet) to the cent. One currency at a time: amounts in different
 currencies are never added up. The queries read one user's escrows through the escrow table's
 client and tasker indexes, so their cost follows that user's history, not the platform's size.
