@@ -30,7 +30,7 @@ def _ledger_holds():
     assert ledger_invariant_violations() == []
 
 
-def test_a_payout_tells_the_tasker_requested_on_its_way_and_paid_once(stripe_emulator, on_commit, published):
+def test_a_payout_tells_the_tasker_requested_on_its_way_and_paid_once(stripe_emulator, on_commit, published, client):
     tasker = tasker_earning("100.00")  # 80.00 in the wallet
     platform_funds_available(stripe_emulator)
     finance = finance_user()
@@ -60,6 +60,14 @@ def test_a_payout_tells_the_tasker_requested_on_its_way_and_paid_once(stripe_emu
     assert Notification.objects.filter(kind__startswith="payout_").count() == 3
     assert len(mail.outbox) == sent
     assert not finance.notifications.exists() and not bystander.notifications.exists()
+
+    # The pages the tasker may have open reload their parts on these events' topics.
+    client.force_login(tasker)
+    get_paid = client.get("/payouts/").content.decode()
+    assert 'data-live-part="payout-history" data-live-topics="payouts"' in get_paid
+    assert 'data-live-topics="payouts wallet"' in get_paid  # what is available to pay out
+    detail = client.get(f"/payouts/{payout.pk}/").content.decode()
+    assert f'data-live-part="payout-{payout.pk}" data-live-topics="payout:{payout.pk}"' in detail
 
 
 def test_a_failed_payout_gives_the_banks_reason_and_asks_to_fix_the_bank_details(
