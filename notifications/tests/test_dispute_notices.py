@@ -112,7 +112,7 @@ def test_a_proposal_tells_the_other_party_and_the_ruling_tells_both_with_the_amo
     ruled = {n.recipient_id: n for n in Notification.objects.filter(kind="dispute_ruled")}
     assert set(ruled) == {escrow.client_id, escrow.tasker_id}
     assert ruled[escrow.client_id].body == (
-        "Support decided: split between them. 40.00 USD is refunded to your card. The rest is released to the tasker."
+        "Support decided: split between them. 40.00 USD is refunded to you. The rest is released to the tasker."
     )
     assert "40.00 USD goes back to the client. The rest is released to your wallet." in ruled[escrow.tasker_id].body
     deliver_again(published, DisputeRuled)

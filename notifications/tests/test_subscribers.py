@@ -131,6 +131,8 @@ def test_a_refund_tells_both_parties(stripe_emulator, on_commit):
     assert "refunded only if you agree" in Notification.objects.get(kind="dispute_opened").body
     with on_commit():
         dispute_services.dispute_settlement_accept(dispute=Dispute.objects.get(escrow=escrow), actor=escrow.tasker)
+    ruled = Notification.objects.get(kind="dispute_ruled", recipient=escrow.client)
+    assert ruled.body == "Settled by agreement: refunded to the client. 105.00 USD is refunded to you."
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.REFUNDED
     refunded = dict(told("escrow_refunded"))
