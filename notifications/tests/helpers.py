@@ -17,4 +17,4 @@ def deliver_again(published, event_class) -> None:
     matching = [e for e in published if type(e) is event_class]
     assert matching, f"no {event_class.__name__} was published"
     for event in matching:
-        assert event_deliver.apply(args=[registry.event_encode(event)]).get() == 0
+        assert event_deliver.apply(args=[registry.event_encode(event)]).get(disable_sync_subtasks=False) == 0

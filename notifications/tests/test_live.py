@@ -232,7 +232,7 @@ def test_payout_dispute_and_wallet_events_refresh_their_pages_for_the_people_con
 
         def deliver():
             for event in (message, payout, top_up):
-                event_deliver.apply(args=[registry.event_encode(event)]).get()
+                event_deliver.apply(args=[registry.event_encode(event)]).get(disable_sync_subtasks=False)
             live.flush()
 
         await database_sync_to_async(deliver)()
