@@ -146,3 +146,15 @@ def test_stripe_asking_for_new_details_is_told_once_per_list(on_commit):
     )
     assert event_notify(event=done).created == []  # nothing due any more: nothing to ask
     assert Notification.objects.filter(kind="payout_account").count() == 1
+
+
+def test_a_payout_waiting_for_card_funds_is_told_once_however_often_it_is_tried(stripe_emulator, on_commit, settings):
+    settings.PAYOUT_FIRST_NEEDS_APPROVAL = False
+    tasker = tasker_earning("100.00")  # the card charge is not available at Stripe for two days
+    with on_commit():
+        payout = services.payout_request(tasker=tasker, amount="40.00", currency="USD")
+    with on_commit():
+        services.payout_execute(payout_id=payout.pk)  # beat tries again too early
+    [(email, title)] = told("payout_waiting")
+    assert email == tasker.email and title == "Your payout of 40.00 USD is waiting"
+    assert "nothing is needed from you" in Notification.objects.get(kind="payout_waiting").body
