@@ -11,6 +11,17 @@ def _clear_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _celery_results_readable():
+    # Celery keeps one process-wide "a task is running: never wait for a result" flag, set and reset
+    # around each eagerly run task. Eager tasks run at once in two threads (the test's and a live
+    # server's) can leave it set; each test starts with it cleared, as outside any task.
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
+
+
 @pytest.fixture
 def api_client():
     from rest_framework.test import APIClient

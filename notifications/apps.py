@@ -6,4 +6,10 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
-        from notifications import subscribers  # noqa: F401  (subscribes to the domain events)
+        # Each module subscribes to the domain events of one capability.
+        from notifications import (  # noqa: F401
+            dispute_subscribers,
+            payout_subscribers,
+            subscribers,
+            wallet_subscribers,
+        )

@@ -14,7 +14,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tests.factories import UserFactory
 from config.asgi import application
-from notifications import live
+from notifications import live, registry
 
 pytestmark = pytest.mark.django_db(transaction=True)
 TIMEOUT = 10  # a busy machine: generous for what must arrive; "nothing" waits are short
@@ -194,5 +194,54 @@ def test_a_socket_idle_longer_than_the_layers_receive_still_gets_messages():
         await database_sync_to_async(lambda: live.push(user.pk, "wallet"))()
         assert (await socket.receive_json_from(timeout=TIMEOUT))["topic"] == "wallet"
         await socket.disconnect()
+
+    run(scenario)
+
+
+def test_payout_dispute_and_wallet_events_refresh_their_pages_for_the_people_concerned():
+    """A delivered event reaches the sockets of the people it concerns with the topics their open
+    pages are marked with (payout, dispute and wallet pages), and nobody else's."""
+    from decimal import Decimal
+
+    from disputes.events import DisputeMessagePosted
+    from notifications.tasks import event_deliver
+    from payments.events import WalletToppedUp
+    from payouts.events import PayoutWaiting
+
+    client, tasker, bystander = UserFactory(), UserFactory(), UserFactory()
+    # The dispute's and the payout's rows are absent here: their pages still refresh, nobody is told;
+    # the top-up's notice needs no row, so the client is also told (topic "notifications").
+    message = DisputeMessagePosted(
+        dispute_id=9, escrow_id=8, task_id=7, client_id=client.pk, tasker_id=tasker.pk,
+        message_id=1, author_id=tasker.pk, from_support=False,
+    )  # fmt: skip
+    payout = PayoutWaiting(
+        payout_id=5, tasker_id=tasker.pk, amount=Decimal("10.00"), net=Decimal("10.00"), currency="USD", reason="x"
+    )
+    top_up = WalletToppedUp(top_up_id=3, user_id=client.pk, amount=Decimal("20.00"), currency="USD")
+
+    async def topics_of(socket, count):
+        got = set()
+        for _ in range(count):
+            message = await socket.receive_json_from(timeout=TIMEOUT)
+            got.add(message["topic"])
+        return got
+
+    async def scenario():
+        sockets = [await authenticated_socket(u) for u in (client, tasker, bystander)]
+
+        def deliver():
+            for event in (message, payout, top_up):
+                event_deliver.apply(args=[registry.event_encode(event)]).get(disable_sync_subtasks=False)
+            live.flush()
+
+        await database_sync_to_async(deliver)()
+        client_topics = await topics_of(sockets[0], 7)
+        tasker_topics = await topics_of(sockets[1], 7)
+        assert client_topics == {"dispute:9", "disputes", "escrow:8", "task:7", "wallet", "top-up:3", "notifications"}
+        assert tasker_topics == {"dispute:9", "disputes", "escrow:8", "task:7", "payouts", "payout:5", "wallet"}
+        assert await sockets[2].receive_nothing(timeout=0.5)
+        for socket in sockets:
+            await socket.disconnect()
 
     run(scenario)

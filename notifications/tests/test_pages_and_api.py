@@ -112,3 +112,26 @@ def test_staff_see_who_was_told_what_in_the_back_office(client, django_user_mode
     assert listing.status_code == 200 and "Payment held for the fence" in listing.content.decode()
     assert client.get(f"/admin/notifications/notification/{note.pk}/change/").status_code == 200
     assert client.get("/admin/notifications/notification/add/").status_code == 403  # nobody writes them by hand
+
+
+def test_payout_dispute_and_wallet_kinds_have_preferences_like_the_others(client, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from notifications.services import event_notify
+    from payouts.events import PayoutAccountUpdated
+
+    user = UserFactory()
+    client.force_login(user)
+    page = client.get(reverse("notifications:preferences")).content.decode()
+    kinds = ("payout_paid", "payout_failed", "dispute_opened", "dispute_ruled", "chargeback_opened", "wallet_topped_up")
+    for kind in kinds:
+        assert f'name="{kind}:email"' in page and f'name="{kind}:in_app"' in page
+
+    NotificationPreference.objects.create(user=user, kind="payout_account", channel="email", enabled=False)
+    event = PayoutAccountUpdated(
+        tasker_id=user.pk, account_reference="acct_x", status="enabled", requirements_due=(), became_enabled=True
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        [notification] = event_notify(event=event).created
+    assert notification.in_app and notification.email_status == "not_wanted"
+    assert mail.outbox == []

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from accounts.tests.factories import TaskerFactory
 from core.errors import ApplicationError
+from disputes import services as dispute_services
 from disputes.models import Dispute
-from disputes.services import dispute_settlement_accept
 from marketplace import services as market
 from marketplace.events import OfferAccepted, OfferSubmitted
 from marketplace.tests.factories import OfferFactory, TaskFactory
@@ -125,9 +125,14 @@ def test_release_tells_the_tasker_what_reached_the_wallet(stripe_emulator, on_co
 
 def test_a_refund_tells_both_parties(stripe_emulator, on_commit):
     escrow = escrow_funded(amount="100.00")
-    with on_commit():
+    with on_commit():  # the work has started: cancelling asks the tasker to agree
         services.escrow_cancel(escrow=escrow, actor=escrow.client, reason="Changed my mind")
-        dispute_settlement_accept(dispute=Dispute.objects.get(escrow=escrow), actor=escrow.tasker)  # tasker agrees
+    assert told("dispute_opened") == [(escrow.tasker.email, f"The client asks to cancel “{escrow.task.title}”")]
+    assert "refunded only if you agree" in Notification.objects.get(kind="dispute_opened").body
+    with on_commit():
+        dispute_services.dispute_settlement_accept(dispute=Dispute.objects.get(escrow=escrow), actor=escrow.tasker)
+    ruled = Notification.objects.get(kind="dispute_ruled", recipient=escrow.client)
+    assert ruled.body == "Settled by agreement: refunded to the client. 105.00 USD is refunded to you."
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.REFUNDED
     refunded = dict(told("escrow_refunded"))

@@ -79,7 +79,8 @@ def test_a_full_refund_of_a_wallet_paid_escrow_goes_back_to_the_wallet():
     escrow = escrow_awaiting_payment(amount="100.00", client=client)
     escrow = services.escrow_fund_from_wallet(escrow=escrow, actor=client)
     services.escrow_cancel(escrow=escrow, actor=client, reason="Changed my mind")
-    dispute_settlement_accept(dispute=Dispute.objects.get(escrow=escrow), actor=escrow.tasker)  # tasker agrees
+    # The work has started: the cancel asks the tasker, who agrees to the full refund.
+    dispute_settlement_accept(dispute=Dispute.objects.get(escrow=escrow), actor=escrow.tasker)
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.REFUNDED
     assert wallet_balance(client) == Decimal("105.00")

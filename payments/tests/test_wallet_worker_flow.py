@@ -71,7 +71,8 @@ def test_saved_card_and_wallet_paths_with_a_real_worker(celery_worker_process, l
     services.escrow_fund_from_wallet(escrow=second, actor=client)
     assert status_of(second) == Escrow.Status.FUNDED and balance(client) == Decimal("90.00")
     services.escrow_cancel(escrow=second, actor=client, reason="Not needed after all")
-    dispute_settlement_accept(dispute=Dispute.objects.get(escrow=second), actor=second.tasker)  # tasker agrees
+    # The work has started: the cancel asks the tasker, who agrees to the full refund.
+    dispute_settlement_accept(dispute=Dispute.objects.get(escrow=second), actor=second.tasker)
     assert status_of(second) == Escrow.Status.REFUNDED and balance(client) == Decimal("300.00")
 
     # Withdraw the rest to the card that paid the top-up; the refund's webhook is processed too.
