@@ -54,6 +54,21 @@ def test_a_new_offer_tells_the_client_once(on_commit, published):
     assert offer.tasker.notifications.count() == 0  # the bidder is not told of their own bid
 
 
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Done it many times.", "90.00 USD: “Done it many times.” Compare the offers"),
+        ("Can start Monday", "90.00 USD: “Can start Monday”. Compare the offers"),
+        ("", "90.00 USD. Compare the offers"),
+    ],
+)
+def test_a_new_offer_notice_ends_its_sentence_once(on_commit, message, expected):
+    with on_commit():
+        market.offer_submit(task=TaskFactory(), tasker=TaskerFactory(), amount="90", currency="USD", message=message)
+    body = Notification.objects.get(kind="offer_received").body
+    assert expected in body and ".”." not in body
+
+
 def test_accepting_an_offer_tells_the_tasker(on_commit, published):
     task = TaskFactory(title="Fix a tap")
     offer = OfferFactory(task=task)
