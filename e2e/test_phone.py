@@ -6,9 +6,11 @@ wallet statement with rows, offers, a payment timeline).
 """
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from accounts.tests.factories import ClientFactory, TaskerFactory
+from accounts.roles import FINANCE, staff_groups_sync
+from accounts.tests.factories import ClientFactory, TaskerFactory, UserFactory
 from e2e.conftest import PHONE
 from marketplace.tests.factories import OfferFactory, TaskFactory
 from payments.tests.escrow_helpers import accepted_escrow, fund
@@ -74,3 +76,16 @@ def test_main_pages_fit_a_phone(browsing, people):
         if overflow:
             too_wide[name] = overflow
     assert too_wide == {}, f"pages wider than a {PHONE['width']} px phone (px too wide): {too_wide}"
+
+
+def test_finance_revenue_dashboard_fits_a_phone(browsing, people):
+    """The dashboard's tables have a column per figure: they scroll inside their box, not the page."""
+    staff_groups_sync()
+    finance = UserFactory(is_staff=True)
+    finance.groups.add(Group.objects.get(name=FINANCE))
+    page = browsing.page("finance", viewport=PHONE, user=finance)
+    response = page.goto("/admin/reporting/ledgerday/?period=30d")
+    assert response.status == 200
+    page.wait_for_load_state("load")
+    assert page.locator("#revenue-totals").is_visible()
+    assert _overflow(page) == 0
