@@ -81,3 +81,12 @@ def test_staff_search_transactions_by_amount_stripe_id_email_and_task(history, c
     csv = client.get(SEARCH, {"email": "payer@example.com", "format": "csv"})
     # Two payments and a refund of the client, the two earnings from the client's tasks.
     assert len(b"".join(csv.streaming_content).decode().strip().splitlines()) == 1 + 5
+
+
+def test_the_dashboard_names_periods_and_escrow_states_in_words(history, client):
+    """As the history and statistics pages do: "Last 30 days", "Funded", not "30d", "funded"."""
+    client.force_login(staff(FINANCE))
+    html = client.get(DASHBOARD, {"period": "30d"}).content.decode()
+    assert '<option value="30d" selected>Last 30 days</option>' in html
+    held = html[html.index('id="held-by-status"') : html.index("</table>", html.index('id="held-by-status"'))]
+    assert "<td>Funded</td>" in held and "<td>funded</td>" not in held
