@@ -20,6 +20,7 @@ def test_a_clients_wallet_does_not_promise_payouts_get_paid_refuses(client):
     text = _wallet_text(client, ClientFactory())
     assert "paid out to your bank" not in text and "can be paid out" not in text
     assert "go back to the card that paid it" in text
+    assert f'<a href="{reverse("payments:top_up_new")}">your top-ups</a>' in text  # where the withdraw button is
 
 
 def test_a_taskers_wallet_points_to_get_paid(client):
