@@ -2,9 +2,11 @@
 withdraw), my disputes, downloads for the parties only."""
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from accounts.roles import SUPPORT, staff_groups_sync
 from accounts.tests.factories import UserFactory
 from disputes.models import Dispute
 from disputes.tests.factories import PDF
@@ -98,3 +100,14 @@ def test_withdraw_from_the_page(client):
     assert "Withdrawn" in page
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.FUNDED
+
+
+def test_support_is_pointed_from_my_disputes_to_the_back_office_queue(client):
+    """Support's own dispute list is empty; the ones to decide are in the back office, and it says so."""
+    staff_groups_sync()
+    support = UserFactory(is_staff=True)
+    support.groups.add(Group.objects.get(name=SUPPORT))
+    queue = reverse("admin:disputes_dispute_changelist")
+    assert f'href="{queue}"' in _login(client, support).get(reverse("disputes:my_disputes")).content.decode()
+    assert client.get(queue).status_code == 200
+    assert f'href="{queue}"' not in _login(client, UserFactory()).get(reverse("disputes:my_disputes")).content.decode()
