@@ -89,3 +89,30 @@ def test_finance_revenue_dashboard_fits_a_phone(browsing, people):
     page.wait_for_load_state("load")
     assert page.locator("#revenue-totals").is_visible()
     assert _overflow(page) == 0
+
+
+# Every word of a link inside the element's widest line: a word cut in two ("Wall / et") fails.
+WORDS_WHOLE = """el => {
+  const probe = document.createElement("span");
+  const style = getComputedStyle(el);
+  probe.style.cssText = `position:absolute;visibility:hidden;white-space:nowrap;font:${style.font}`;
+  document.body.appendChild(probe);
+  const width = w => ((probe.textContent = w), probe.getBoundingClientRect().width);
+  const widest = Math.max(...el.textContent.trim().split(/\\s+/).map(width));
+  probe.remove();
+  return widest <= el.getBoundingClientRect().width + 1;
+}"""
+
+
+def test_payment_history_on_a_phone_keeps_words_whole_and_its_filters_alike(browsing, people):
+    """The history table scrolls inside its box rather than cutting task names mid-word, and the
+    date fields look like the other fields (same border and padding)."""
+    page = browsing.page("client", viewport=PHONE, user=people["client"])
+    assert page.goto(reverse("reporting:history")).status == 200
+    links = page.locator("table.history td a")
+    assert links.count() > 0
+    cut = [links.nth(i).inner_text() for i in range(links.count()) if not links.nth(i).evaluate(WORDS_WHOLE)]
+    assert cut == []
+    assert _overflow(page) == 0
+    look = "el => { const s = getComputedStyle(el); return [s.borderRadius, s.borderColor, s.paddingLeft]; }"
+    assert page.locator("input[type=date][name=date_from]").evaluate(look) == page.locator("#h-period").evaluate(look)
