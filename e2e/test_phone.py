@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from accounts.roles import FINANCE, staff_groups_sync
 from accounts.tests.factories import ClientFactory, TaskerFactory, UserFactory
+from disputes.tests.factories import dispute_opened
 from e2e.conftest import PHONE
 from marketplace.tests.factories import OfferFactory, TaskFactory
 from payments.tests.escrow_helpers import accepted_escrow, fund
@@ -116,3 +117,17 @@ def test_payment_history_on_a_phone_keeps_words_whole_and_its_filters_alike(brow
     assert _overflow(page) == 0
     look = "el => { const s = getComputedStyle(el); return [s.borderRadius, s.borderColor, s.paddingLeft]; }"
     assert page.locator("input[type=date][name=date_from]").evaluate(look) == page.locator("#h-period").evaluate(look)
+
+
+def test_task_names_in_phone_tables_are_not_cut_mid_word(browsing, people):
+    """My tasks and My disputes: a wide table scrolls in its box; "Mount a TV" never shows as "Mou / nt"."""
+    dispute_opened(people["paid"])
+    page = browsing.page("client", viewport=PHONE, user=people["client"])
+    cut = {}
+    for url in (reverse("marketplace:my_tasks"), reverse("disputes:my_disputes")):
+        assert page.goto(url).status == 200
+        links = page.locator(".table-scroll td a")
+        assert links.count() > 0, url
+        cut[url] = [links.nth(i).inner_text() for i in range(links.count()) if not links.nth(i).evaluate(WORDS_WHOLE)]
+        assert _overflow(page) == 0, url
+    assert cut == {reverse("marketplace:my_tasks"): [], reverse("disputes:my_disputes"): []}
