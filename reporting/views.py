@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from core.errors import ApplicationError, NotFound
 from core.money import supported_currencies
+from core.templatetags.holdfast import format_month
 from reporting import receipts
 from reporting.periods import PERIODS
 from reporting.selectors import history as history_selectors
@@ -88,7 +89,7 @@ def statistics(request):
     figures = user_statistics(user=request.user, query=query)
     charts = {
         "currency": query.currency,
-        "months": [row["month"] for row in figures["monthly_trend"]],
+        "months": [format_month(row["month"]) for row in figures["monthly_trend"]],
         "amounts": [str(row["amount"]) for row in figures["monthly_trend"]],
         "counts": [row["count"] for row in figures["monthly_trend"]],
         "statuses": [row["status"].replace("_", " ") for row in figures["status_breakdown"]],

@@ -3,6 +3,7 @@
 - ``{{ task.budget|money }}``, ``{{ line.amount|money:escrow.currency }}`` -> "1,234.50 USD"
 - ``{{ event.created_at|when }}`` -> "8 Dec 2026, 03:23 UTC": in the site's time zone
   (``TIME_ZONE``, or the one activated for the request), always with its abbreviation.
+- ``{{ row.month|month }}`` -> "Nov 2026" for a month key "2026-11" (as the APIs give it).
 """
 
 from __future__ import annotations
@@ -38,3 +39,16 @@ def format_when(value: dt.datetime | None) -> str:
 @register.filter
 def when(value: dt.datetime | None) -> str:
     return format_when(value)
+
+
+def format_month(value: str) -> str:
+    """A "YYYY-MM" month key in words ("2026-11" -> "Nov 2026"); anything else unchanged."""
+    try:
+        return dateformat.format(dt.datetime.strptime(str(value), "%Y-%m"), "M Y")
+    except ValueError:
+        return value
+
+
+@register.filter
+def month(value: str) -> str:
+    return format_month(value)

@@ -107,3 +107,12 @@ def test_statistics_page_has_charts_and_their_tables(people, client):
     assert 'id="chart-monthly"' in page and 'id="chart-status"' in page
     assert "vendor/chart.js/chart.umd.min.js" in page and "cdn" not in page.lower()
     assert "42.00 USD" in page and 'id="stats-data"' in page
+
+
+def test_statistics_page_names_months_in_words(people, client):
+    """The page reads "Jan 2020", like its dates; the API keeps the "2020-01" keys."""
+    client.force_login(people["client"])
+    params = {"period": "custom", "date_from": "2020-01-01", "date_to": "2020-02-29"}
+    page = client.get(reverse("reporting:statistics"), params).content.decode()
+    assert "<td>Jan 2020</td>" in page and "<td>Feb 2020</td>" in page and "2020-01<" not in page
+    assert '"months": ["Jan 2020", "Feb 2020"]' in page  # the chart's labels
