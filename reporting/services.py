@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.money import format_money
 from payments import selectors as payments
 from reporting.models import FeeDay, LedgerDay, RollupState
 from reporting.selectors.revenue import EPOCH
@@ -88,7 +89,7 @@ def payment_receipt_email_send(*, escrow_id: int) -> int:
     message = EmailMessage(
         subject=f"Your Holdfast receipt for “{escrow.task.title}”",
         body=(
-            f"Thank you for your payment of {escrow.client_total} {escrow.currency}. "
+            f"Thank you for your payment of {format_money(escrow.client_total, escrow.currency)}. "
             "Your receipt is attached; all your payments and receipts are at "
             f"{settings.SITE_URL}{reverse('reporting:history')}."
         ),
