@@ -29,7 +29,7 @@ from core.errors import ValidationError
 from core.money import minor_unit, validate_currency
 from payments import selectors as payments
 from reporting.periods import Period, period_parse
-from reporting.selectors.history import CLIENT, ROLES, TASKER
+from reporting.selectors.sources import CLIENT, ROLES, TASKER
 
 ZERO = Decimal("0.00")
 
