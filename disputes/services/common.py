@@ -9,10 +9,10 @@ from django.db import transaction
 
 from accounts.models import User
 from core import events
-from core.errors import NotFound, PermissionDenied, ValidationError
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.money import parse_amount
 from disputes.events import DisputeChanged
-from disputes.models import Dispute, DisputeEvent
+from disputes.models import Chargeback, Dispute, DisputeEvent
 from payments.models import Escrow
 
 TEXT_MAX_LENGTH = 5000
@@ -54,6 +54,15 @@ def lock(dispute_id: int) -> Dispute:
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("lock() needs a transaction")
     return Dispute.objects.select_for_update(of=("self",)).select_related("escrow").get(pk=dispute_id)
+
+
+def require_active(dispute: Dispute) -> None:
+    if not dispute.is_active:
+        raise Conflict(f"This dispute is {dispute.get_status_display().lower()}.", code="dispute_closed")
+
+
+def open_chargeback(escrow_id: int) -> bool:
+    return Chargeback.objects.filter(escrow_id=escrow_id, closed_at__isnull=True).exists()
 
 
 def clean_text(

@@ -1,65 +1,47 @@
-"""A dispute's life: open, talk, settle, withdraw, Support's queue, and rulings (maker-checker).
+"""A dispute's parties and Support's queue: open, cancel request, talk, settle, withdraw, escalate, assign.
 
 Lock order: a dispute row, then its escrow (``payments.escrow.holds`` locks the escrow), then the
 ledger. Opening locks the escrow first but only inserts the dispute (it locks no dispute row).
-
-A ruling is *claimed* on the dispute first (its outcome written under the dispute's lock) and
-carried out on the escrow afterwards, outside that lock (the processor is never called while a
-row is locked). Once claimed, no other outcome can be ruled: two staff members ruling at once,
-a settlement accepted at that moment, or a ruling run twice all end in one outcome. A split whose
-refund the processor has not confirmed yet keeps its claim; running it again finishes it.
+A settlement accepted is carried out as a ruling by agreement (``disputes.services.rulings``).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from core.errors import ApplicationError, Conflict, NotFound, PermissionDenied, ValidationError
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from disputes.events import (
     DisputeEscalated,
     DisputeMessagePosted,
     DisputeOpened,
-    DisputeRuled,
-    DisputeRulingAwaitsApproval,
     DisputeSettlementProposed,
     DisputeWithdrawn,
 )
-from disputes.models import Chargeback, Dispute, DisputeEvent, DisputeMessage
+from disputes.models import Dispute, DisputeEvent, DisputeMessage
 from disputes.services.common import (
-    REASON_MAX_LENGTH,
     clean_text,
     dispute_not_found,
     held,
     is_party,
     is_support,
     lock,
+    open_chargeback,
     parse_share,
     publish,
     record,
+    require_active,
     require_party_or_support,
-    require_ruler,
     response_days,
 )
-from payments.escrow import Ruling, escrow_freeze, escrow_hold_note, escrow_lock, escrow_rule, escrow_unfreeze
+from disputes.services.rulings import _rule
+from payments.escrow import Ruling, escrow_freeze, escrow_hold_note, escrow_lock, escrow_unfreeze
 from payments.models import Escrow
 
 S = Dispute.Status
-RULED_STATUS = {
-    Ruling.RELEASE: Escrow.Status.RELEASED,
-    Ruling.REFUND: Escrow.Status.REFUNDED,
-    Ruling.SPLIT: Escrow.Status.SPLIT,
-}
-# Refusals of a ruling that running it again can finish: the claim is kept.
-RETRYABLE = frozenset({"refund_pending", "refund_in_progress", "payment_provider_unavailable"})
-
-
-def _open_chargeback(escrow_id: int) -> bool:
-    return Chargeback.objects.filter(escrow_id=escrow_id, closed_at__isnull=True).exists()
 
 
 def dispute_open(
@@ -159,11 +141,6 @@ def dispute_cancel_request(*, escrow: Escrow, actor: User, reason: str = "") -> 
     return escrow
 
 
-def _require_active(dispute: Dispute) -> None:
-    if not dispute.is_active:
-        raise Conflict(f"This dispute is {dispute.get_status_display().lower()}.", code="dispute_closed")
-
-
 @transaction.atomic
 def dispute_message_post(*, dispute: Dispute, actor: User, body: str) -> DisputeMessage:
     """A message in the dispute's one thread (the parties and Support). The other party's first
@@ -171,7 +148,7 @@ def dispute_message_post(*, dispute: Dispute, actor: User, body: str) -> Dispute
     require_party_or_support(dispute, actor)
     body = clean_text(body, field="body", label="message")
     dispute = lock(dispute.pk)
-    _require_active(dispute)
+    require_active(dispute)
     party = is_party(dispute, actor)
     message = DisputeMessage.objects.create(dispute=dispute, author=actor, body=body, from_support=not party)
     record(dispute, DisputeEvent.Kind.MESSAGE, actor=actor, note=body[:120])
@@ -204,7 +181,7 @@ def dispute_settlement_propose(*, dispute: Dispute, actor: User, tasker_amount: 
     dispute = lock(dispute.pk)
     if not is_party(dispute, actor):
         raise dispute_not_found()
-    _require_active(dispute)
+    require_active(dispute)
     if dispute.outcome or dispute.proposed_outcome:
         raise Conflict("Support is already ruling on this dispute.", code="dispute_being_ruled")
     amount = parse_share(tasker_amount, dispute.escrow, field="tasker_amount", allow_zero=True)
@@ -244,7 +221,7 @@ def dispute_settlement_accept(*, dispute: Dispute, actor: User, tasker_amount: o
             raise dispute_not_found()
         if dispute.status == S.RESOLVED and dispute.by_agreement:
             return dispute
-        _require_active(dispute)
+        require_active(dispute)
         amount = dispute.settlement_tasker_amount
         if amount is None or dispute.settlement_proposed_by_id is None:
             raise Conflict("There is no proposal to accept.", code="no_settlement_proposed")
@@ -278,14 +255,14 @@ def dispute_withdraw(*, dispute: Dispute, actor: User) -> Dispute:
         return dispute
     if actor.pk != dispute.opened_by_id:
         raise PermissionDenied("Only the party who opened the dispute can withdraw it.", code="not_the_opener")
-    _require_active(dispute)
+    require_active(dispute)
     if dispute.outcome or dispute.proposed_outcome:
         raise Conflict("Support is already ruling on this dispute.", code="dispute_being_ruled")
     record(dispute, DisputeEvent.Kind.WITHDRAWN, actor=actor, from_status=dispute.status, to_status=S.WITHDRAWN)
     dispute.status = S.WITHDRAWN
     dispute.withdrawn_at = timezone.now()
     dispute.save(update_fields=["status", "withdrawn_at", "updated_at"])
-    if _open_chargeback(dispute.escrow_id):
+    if open_chargeback(dispute.escrow_id):
         escrow_hold_note(
             escrow=dispute.escrow, actor=actor, note=f"Dispute #{dispute.pk} withdrawn; a chargeback still holds it"
         )
@@ -303,7 +280,7 @@ def dispute_escalate(*, dispute: Dispute, actor: User | None, note: str = "") ->
         require_party_or_support(dispute, actor)
     if dispute.status == S.UNDER_REVIEW:
         return dispute
-    _require_active(dispute)
+    require_active(dispute)
     record(
         dispute,
         DisputeEvent.Kind.ESCALATED,
@@ -346,7 +323,7 @@ def dispute_assign(*, dispute: Dispute, actor: User, assignee: User | None = Non
     if not is_support(assignee):
         raise ValidationError("Disputes are assigned to Support staff.", code="assignee_invalid")
     dispute = lock(dispute.pk)
-    _require_active(dispute)
+    require_active(dispute)
     if dispute.assignee_id == assignee.pk and dispute.status == S.UNDER_REVIEW:
         return dispute
     record(
@@ -371,7 +348,7 @@ def dispute_ask_parties(*, dispute: Dispute, actor: User, body: str) -> DisputeM
         raise dispute_not_found()
     body = clean_text(body, field="body", label="question")
     dispute = lock(dispute.pk)
-    _require_active(dispute)
+    require_active(dispute)
     message = DisputeMessage.objects.create(dispute=dispute, author=actor, body=body, from_support=True)
     record(
         dispute,
@@ -386,258 +363,3 @@ def dispute_ask_parties(*, dispute: Dispute, actor: User, body: str) -> DisputeM
     dispute.save(update_fields=["status", "respond_by", "updated_at"])
     publish(DisputeMessagePosted, dispute, message_id=message.pk, author_id=actor.pk, from_support=True)
     return message
-
-
-# --- Rulings ---------------------------------------------------------------------------------
-
-
-def _ruling_checked(dispute: Dispute, outcome: str, reason: str, client_refund: object) -> tuple[str, Decimal | None]:
-    if outcome not in Ruling.CHOICES:
-        raise ValidationError("Rule release, refund or split.", code="ruling_invalid", details={"field": "outcome"})
-    reason = clean_text(reason, field="reason", label="reason for the ruling", max_length=REASON_MAX_LENGTH)
-    if outcome != Ruling.SPLIT:
-        return reason, None
-    if client_refund in (None, ""):
-        raise ValidationError("Say how much goes back to the client.", code="split_amount_required")
-    amount = parse_share(client_refund, dispute.escrow, field="client_refund", allow_zero=False)
-    if amount >= held(dispute.escrow):
-        raise ValidationError(
-            f"A split gives the client less than the {held(dispute.escrow)} {dispute.currency} held.",
-            code="split_amount_invalid",
-            details={"field": "client_refund", "held": str(held(dispute.escrow))},
-        )
-    return reason, amount
-
-
-def dispute_rule(*, dispute: Dispute, actor: User, outcome: str, reason: str, client_refund: object = None) -> Dispute:
-    """Support rules: ``release`` to the tasker, ``refund`` the client, or ``split`` (``client_refund``
-    back to the client, the rest released with the fee rule). Only staff with ``rule_dispute``.
-    A ruling on more than ``DISPUTE_SECOND_APPROVAL_AMOUNT`` is recorded as proposed and carried
-    out when a second staff member approves it (``dispute_ruling_approve``)."""
-    require_ruler(actor)
-    dispute = Dispute.objects.select_related("escrow").get(pk=dispute.pk)
-    if dispute.outcome:  # claimed already: the same ruling again finishes it, another is refused
-        if outcome != dispute.outcome or (outcome == Ruling.SPLIT and _decimal(client_refund) != dispute.client_refund):
-            raise Conflict("This dispute has been ruled on already.", code="dispute_already_ruled")
-        return _rule(
-            dispute=dispute,
-            outcome=dispute.outcome,
-            client_refund=dispute.client_refund,
-            reason=dispute.ruling_reason,
-            ruled_by=dispute.ruled_by,
-            approved_by=dispute.approved_by,
-            by_agreement=dispute.by_agreement,
-        )
-    reason, amount = _ruling_checked(dispute, outcome, reason, client_refund)
-    if held(dispute.escrow) > settings.DISPUTE_SECOND_APPROVAL_AMOUNT:
-        with transaction.atomic():
-            dispute = lock(dispute.pk)
-            if dispute.status == S.RESOLVED and dispute.outcome == outcome:
-                return dispute
-            _require_active(dispute)
-            if dispute.outcome:
-                raise Conflict("This dispute has been ruled on already.", code="dispute_already_ruled")
-            if dispute.proposed_outcome:
-                raise Conflict("A ruling already waits for a second approval.", code="ruling_awaits_approval")
-            dispute.proposed_outcome, dispute.proposed_client_refund = outcome, amount
-            dispute.proposed_reason, dispute.proposed_by = reason, actor
-            dispute.save(
-                update_fields=[
-                    "proposed_outcome",
-                    "proposed_client_refund",
-                    "proposed_reason",
-                    "proposed_by",
-                    "updated_at",
-                ]
-            )
-            record(
-                dispute,
-                DisputeEvent.Kind.RULING_PROPOSED,
-                actor=actor,
-                amount=amount,
-                note=f"{Dispute.Outcome(outcome).label}: {reason}",
-            )
-            escrow_hold_note(
-                escrow=dispute.escrow,
-                actor=actor,
-                amount=amount,
-                note=f"Dispute #{dispute.pk}: ruling ({outcome}) waits for a second approval",
-            )
-            publish(DisputeRulingAwaitsApproval, dispute, proposed_by_id=actor.pk, outcome=outcome)
-            return dispute
-    return _rule(
-        dispute=dispute, outcome=outcome, client_refund=amount, reason=reason, ruled_by=actor, approved_by=None
-    )
-
-
-def _decimal(value: object) -> Decimal | None:
-    try:
-        return Decimal(str(value))
-    except ArithmeticError:
-        return None
-
-
-def dispute_ruling_approve(*, dispute: Dispute, actor: User) -> Dispute:
-    """A second staff member confirms a proposed ruling (maker-checker): it is carried out."""
-    require_ruler(actor)
-    dispute = Dispute.objects.select_related("escrow").get(pk=dispute.pk)
-    if dispute.status == S.RESOLVED:
-        return dispute
-    if not dispute.proposed_outcome:
-        raise Conflict("No ruling waits for approval.", code="no_ruling_proposed")
-    if dispute.proposed_by_id == actor.pk:
-        raise PermissionDenied(
-            "A second staff member must approve this ruling, not the one who proposed it.",
-            code="second_approval_required",
-        )
-    return _rule(
-        dispute=dispute,
-        outcome=dispute.proposed_outcome,
-        client_refund=dispute.proposed_client_refund,
-        reason=dispute.proposed_reason,
-        ruled_by=dispute.proposed_by,
-        approved_by=actor,
-    )
-
-
-@transaction.atomic
-def dispute_ruling_reject(*, dispute: Dispute, actor: User, note: str = "") -> Dispute:
-    """The second staff member turns a proposed ruling down: nothing is carried out."""
-    require_ruler(actor)
-    dispute = lock(dispute.pk)
-    if not dispute.proposed_outcome or dispute.outcome:
-        raise Conflict("No ruling waits for approval.", code="no_ruling_proposed")
-    if dispute.proposed_by_id == actor.pk:
-        raise PermissionDenied("Another staff member decides on your proposal.", code="second_approval_required")
-    record(dispute, DisputeEvent.Kind.RULING_PROPOSED, actor=actor, note=f"Proposed ruling turned down. {note}"[:500])
-    dispute.proposed_outcome, dispute.proposed_client_refund, dispute.proposed_reason = "", None, ""
-    dispute.proposed_by = None
-    dispute.save(
-        update_fields=["proposed_outcome", "proposed_client_refund", "proposed_reason", "proposed_by", "updated_at"]
-    )
-    return dispute
-
-
-def _rule(
-    *,
-    dispute: Dispute,
-    outcome: str,
-    client_refund: Decimal | None,
-    reason: str,
-    ruled_by: User | None,
-    approved_by: User | None,
-    by_agreement: bool = False,
-) -> Dispute:
-    """Claim the ruling on the dispute, carry it out on the escrow, then mark the dispute resolved."""
-    with transaction.atomic():
-        dispute = lock(dispute.pk)
-        if dispute.outcome:
-            same = dispute.outcome == outcome and dispute.client_refund == client_refund
-            if not same:
-                raise Conflict("This dispute has been ruled on already.", code="dispute_already_ruled")
-            if dispute.status == S.RESOLVED:
-                return dispute
-        else:
-            _require_active(dispute)
-            if _open_chargeback(dispute.escrow_id):
-                raise Conflict(
-                    "The client's bank is disputing this payment: rule once the chargeback is closed.",
-                    code="chargeback_open",
-                )
-            dispute.outcome, dispute.client_refund, dispute.ruling_reason = outcome, client_refund, reason
-            dispute.ruled_by, dispute.approved_by, dispute.by_agreement = ruled_by, approved_by, by_agreement
-            dispute.save(
-                update_fields=[
-                    "outcome",
-                    "client_refund",
-                    "ruling_reason",
-                    "ruled_by",
-                    "approved_by",
-                    "by_agreement",
-                    "updated_at",
-                ]
-            )
-    try:
-        escrow = escrow_rule(
-            escrow=dispute.escrow, actor=ruled_by, outcome=outcome, reason=reason, client_refund=client_refund
-        )
-    except ApplicationError as exc:
-        # Another run of this same ruling may have carried it out meanwhile (its refund made the
-        # escrow refunded between this run's read and its lock): then it is done, not refused.
-        escrow = Escrow.objects.get(pk=dispute.escrow_id)
-        if escrow.status != RULED_STATUS[outcome]:
-            if exc.code not in RETRYABLE:
-                _unclaim(dispute, outcome)
-            raise
-    if escrow.status != RULED_STATUS[outcome]:
-        # The processor has not confirmed the refund yet: the claim stays, and the escrow's event
-        # when it settles finishes the ruling (``dispute_ruling_finish``, from disputes.subscribers).
-        dispute.refresh_from_db()
-        return dispute
-    with transaction.atomic():
-        dispute = lock(dispute.pk)
-        if dispute.status == S.RESOLVED or dispute.outcome != outcome:
-            return dispute
-        refunded = (
-            client_refund
-            if outcome == Ruling.SPLIT
-            else (held_before(dispute, escrow) if outcome == Ruling.REFUND else Decimal("0.00"))
-        )
-        record(
-            dispute,
-            DisputeEvent.Kind.RULED,
-            actor=approved_by or ruled_by,
-            amount=refunded,
-            note=f"{Dispute.Outcome(outcome).label}. {reason}",
-            from_status=dispute.status,
-            to_status=S.RESOLVED,
-        )
-        dispute.status = S.RESOLVED
-        dispute.resolved_at = timezone.now()
-        dispute.save(update_fields=["status", "resolved_at", "updated_at"])
-        escrow_hold_note(
-            escrow=escrow,
-            actor=approved_by or ruled_by,
-            amount=refunded,
-            note=f"Dispute #{dispute.pk} resolved{' by agreement' if by_agreement else ''}: {outcome}",
-        )
-        publish(DisputeRuled, dispute, outcome=outcome, client_refund=refunded, by_agreement=by_agreement)
-        return dispute
-
-
-def dispute_ruling_finish(*, dispute: Dispute) -> Dispute:
-    """Finish a ruling claimed earlier whose refund the processor had not confirmed then (the same
-    ruling, run again: nothing is moved twice). A dispute with no claim, or resolved, is returned."""
-    dispute = Dispute.objects.select_related("escrow", "ruled_by", "approved_by").get(pk=dispute.pk)
-    if not dispute.outcome or not dispute.is_active:
-        return dispute
-    return _rule(
-        dispute=dispute,
-        outcome=dispute.outcome,
-        client_refund=dispute.client_refund,
-        reason=dispute.ruling_reason,
-        ruled_by=dispute.ruled_by,
-        approved_by=dispute.approved_by,
-        by_agreement=dispute.by_agreement,
-    )
-
-
-def held_before(dispute: Dispute, escrow: Escrow) -> Decimal:
-    """What a refund ruling gave back: everything the escrow held when it was frozen."""
-    return escrow.refunded_amount
-
-
-@transaction.atomic
-def _unclaim(dispute: Dispute, outcome: str) -> None:
-    """Give a ruling's claim up after a refusal, so Support can rule otherwise — only while the escrow
-    is still held with nothing of the ruling under way (it never clears a ruling carried out)."""
-    dispute = lock(dispute.pk)
-    escrow = Escrow.objects.get(pk=dispute.escrow_id)
-    under_way = escrow.status != Escrow.Status.DISPUTED or escrow.refunds.filter(status="pending").exists()
-    if dispute.status != S.RESOLVED and dispute.outcome == outcome and not under_way:
-        dispute.outcome, dispute.client_refund, dispute.ruling_reason = "", None, ""
-        dispute.ruled_by = dispute.approved_by = None
-        dispute.by_agreement = False
-        dispute.proposed_outcome, dispute.proposed_client_refund, dispute.proposed_reason = "", None, ""
-        dispute.proposed_by = None
-        dispute.save()

@@ -16,7 +16,15 @@ from accounts.models import User
 from core.errors import ValidationError
 from disputes.events import DisputeEvidenceAdded
 from disputes.models import Dispute, DisputeEvent, Evidence
-from disputes.services.common import clean_text, is_party, lock, publish, record, require_party_or_support
+from disputes.services.common import (
+    clean_text,
+    is_party,
+    lock,
+    publish,
+    record,
+    require_active,
+    require_party_or_support,
+)
 
 # Extension -> the content type its bytes must show (the first bytes are checked, not the name).
 TYPES = {
@@ -105,14 +113,14 @@ def dispute_evidence_add(
     """Add a file to an active dispute (a party or Support). Checked before anything is stored."""
     from django.core.files.base import ContentFile
 
-    from disputes.services.disputes import _require_active, _responded
+    from disputes.services.disputes import _responded
 
     require_party_or_support(dispute, actor)
     checked = file_check(upload)
     description = clean_text(description, field="description", label="description", max_length=300, required=False)
     with transaction.atomic():
         dispute = lock(dispute.pk)
-        _require_active(dispute)
+        require_active(dispute)
         evidence = Evidence(
             dispute=dispute,
             uploaded_by=actor,
