@@ -13,7 +13,7 @@ from accounts.models import User
 from core.errors import NotFound
 from core.money import quantize, supported_currencies
 from payouts.models import Payout, PayoutAccount, PayoutSource
-from payouts.services.lifecycle import payout_arrival_estimate, payout_fee
+from payouts.services.requests import payout_arrival_estimate, payout_fee
 from wallets.selectors import entries_describe, wallet_balances
 
 # Stripe's requirement keys, in words a tasker understands. Unknown keys are shown humanised.

@@ -28,6 +28,7 @@ from core.events import publish
 from core.money import format_money
 from payouts.events import PayoutFailed, PayoutInTransit, PayoutPaid, PayoutWaiting
 from payouts.models import Payout, PayoutAccount, PayoutEvent
+from payouts.services.ledger import post_paid, post_returned
 from payouts.services.lifecycle import (
     K,
     S,
@@ -35,8 +36,6 @@ from payouts.services.lifecycle import (
     event_fields,
     payout_lock,
     payout_note,
-    post_paid,
-    post_returned,
 )
 from processors.interface import (
     BankPayout,

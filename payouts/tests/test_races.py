@@ -161,10 +161,11 @@ def test_bank_account_changed_in_the_dashboard_reaches_holdfast_by_webhook(world
 
 def test_a_payout_held_while_its_transfer_was_made_undoes_it_and_sends_a_new_one_later(world, settings, monkeypatch):
     """The executor read "processing", Finance held the payout, then the transfer came back."""
-    from payouts.services import execution, lifecycle
+    from payouts.services import approvals, execution, requests
 
     settings.PAYOUT_FIRST_NEEDS_APPROVAL = False
-    monkeypatch.setattr(lifecycle, "_enqueue_execute", lambda payout: None)  # this test runs the executor
+    monkeypatch.setattr(requests, "_enqueue_execute", lambda payout: None)  # this test runs the executor
+    monkeypatch.setattr(approvals, "_enqueue_execute", lambda payout: None)
     tasker = tasker_earning("100.00")
     platform_funds_available(world)
     finance = finance_user()
