@@ -139,6 +139,7 @@ def test_real_keys_render_the_payment_element(client, settings, monkeypatch):
         stripe.api_base = emulator_url
 
     monkeypatch.setattr(stripe_gateway, "configure", configure_for_emulator)
+    monkeypatch.setattr(stripe_gateway.mirror, "configure", configure_for_emulator)  # its dj-stripe sync
     body = client.get(_checkout(escrow)).content.decode()
     escrow.refresh_from_db()
     assert body.count("https://js.stripe.com/v3/") == 1

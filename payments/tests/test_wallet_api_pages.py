@@ -191,6 +191,7 @@ def test_with_real_keys_the_pages_use_stripe_js_and_offer_saved_cards_in_one_cli
         stripe.api_base = emulator_url
 
     monkeypatch.setattr(stripe_gateway, "configure", configure_for_emulator)
+    monkeypatch.setattr(stripe_gateway.mirror, "configure", configure_for_emulator)  # its dj-stripe sync
     client.force_login(user)
 
     cards_page = client.get("/payments/cards/").content.decode()
@@ -226,6 +227,7 @@ def test_with_real_keys_save_this_card_marks_the_payment_before_stripe_js_confir
         stripe.api_base = emulator_url
 
     monkeypatch.setattr(stripe_gateway, "configure", configure_for_emulator)
+    monkeypatch.setattr(stripe_gateway.mirror, "configure", configure_for_emulator)  # its dj-stripe sync
     user = ClientFactory()
     client.force_login(user)
     escrow = escrow_awaiting_payment(client=user)
