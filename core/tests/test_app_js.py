@@ -1,6 +1,5 @@
 """static/js/app.js, run by node against a stand-in DOM (core/tests/js/)."""
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,9 +9,6 @@ JS_TESTS = sorted((Path(__file__).parent / "js").glob("*.test.js"))
 
 
 @pytest.mark.parametrize("script", JS_TESTS, ids=[p.name for p in JS_TESTS])
-def test_app_js(script):
-    node = shutil.which("node") or shutil.which("nodejs")
-    if node is None:
-        pytest.skip("node is not installed (.ci/run installs it)")
+def test_app_js(script, node):
     result = subprocess.run([node, str(script)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr or result.stdout

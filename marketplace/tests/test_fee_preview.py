@@ -1,7 +1,6 @@
 """Fees shown before committing: commission and net when bidding, service fee and total when accepting."""
 
 import json
-import shutil
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -47,7 +46,6 @@ def test_the_client_sees_fee_and_total_on_each_offer_and_in_the_accept_confirmat
     assert "commission" not in body.lower()  # the tasker's commission is not the client's business
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (.ci/run installs it)")
 @pytest.mark.parametrize(
     "rules",
     [
@@ -56,7 +54,7 @@ def test_the_client_sees_fee_and_total_on_each_offer_and_in_the_accept_confirmat
         FeeRules(client_fee_percent=Decimal("5"), commission_percent=Decimal("33.33"), commission_max=Decimal("50.00")),
     ],
 )
-def test_the_typed_amount_preview_computes_as_the_server_does(rules):
+def test_the_typed_amount_preview_computes_as_the_server_does(rules, node):
     amounts = ["5", "5.01", "12.34", "99.99", "100", "333.33", "1234.5", "9999.99", "10000"]
     cases = [
         {
@@ -71,7 +69,7 @@ def test_the_typed_amount_preview_computes_as_the_server_does(rules):
         }
         for amount in [*amounts, "", "abc", "1.234", "-3"]
     ]
-    run = subprocess.run(["node", str(HARNESS)], input=json.dumps(cases), capture_output=True, text=True, timeout=60)
+    run = subprocess.run([node, str(HARNESS)], input=json.dumps(cases), capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     shown = json.loads(run.stdout)
     for amount, result in zip(amounts, shown, strict=False):
