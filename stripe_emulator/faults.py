@@ -25,9 +25,10 @@ Webhook faults, each a probability per delivery (one event to one endpoint)::
 
     {"drop": p, "duplicate": p, "reorder": p, "delay": p, "delay_seconds": s}
 
-drop: never delivered (no retries either); duplicate: delivered twice; reorder: delivered after
-the next delivery queued (held at most ``REORDER_HOLD_SECONDS`` when nothing follows); delay:
-delivered ``delay_seconds`` later.
+drop: never delivered (no retries either); duplicate: delivered twice; reorder: swapped with the
+next delivery queued (held at most ``REORDER_HOLD_SECONDS`` when nothing follows; the delivery it
+swapped with is not held in turn, so at probability 1 every pair swaps); delay: delivered
+``delay_seconds`` later.
 """
 
 from __future__ import annotations
@@ -187,9 +188,14 @@ class FaultInjector:
                 return {"drop"}
             for name in ("duplicate", "reorder", "delay"):
                 if config[name] and self.random.random() < config[name]:
-                    self.counts[f"webhook_{name}"] += 1
+                    if name != "reorder":  # counted by the dispatcher when it holds the delivery back
+                        self.counts[f"webhook_{name}"] += 1
                     chosen.add(name)
         return chosen
+
+    def count(self, kind):
+        with self.lock:
+            self.counts[kind] += 1
 
     @property
     def delay_seconds(self):

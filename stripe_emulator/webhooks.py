@@ -92,7 +92,7 @@ class Dispatcher:
         with self._cond:
             for job in jobs:
                 faults = self.faults.for_delivery() if self.faults is not None else set()
-                job["faults"] = sorted(faults)
+                job["faults"] = sorted(faults - {"reorder"})  # reorder: named once it is done
                 self.log.append(job)
                 if "drop" in faults:
                     continue
@@ -107,18 +107,21 @@ class Dispatcher:
             self._cond.notify_all()
 
     def _push(self, entry, hold=False):
-        # Called with self._cond held. A held delivery goes right after the next one queued.
+        # Called with self._cond held. A held delivery goes right after the next one queued; that
+        # one has swapped places already, so it is not held in turn (every other pair swaps).
         heapq.heappush(self._heap, entry)
         held, self._held = self._held, None
         if held is not None and any(e is held for e in self._heap):
             held[0], held[1] = entry[0], next(self._counter)
             heapq.heapify(self._heap)
-        if hold:
+        elif hold:
             from .faults import REORDER_HOLD_SECONDS
 
             entry[0] = max(entry[0], time.monotonic() + REORDER_HOLD_SECONDS)
             heapq.heapify(self._heap)
             self._held = entry
+            entry[2]["faults"] = sorted({*entry[2]["faults"], "reorder"})
+            self.faults.count("webhook_reorder")
 
     # ---- consumer side -----------------------------------------------------------
     def pending(self):

@@ -176,6 +176,22 @@ def test_webhook_reorder_swaps_with_the_next_delivery(srv, client, receiver):
     assert [e["data"]["object"]["id"] for e in receiver.events()] == [second.id, first.id]
 
 
+def test_webhook_reorder_at_probability_one_swaps_every_pair(srv, client, receiver):
+    _endpoint(client, receiver)
+    srv.configure_faults(webhooks={"reorder": 1.0})
+    client.v1.payment_intents.create(params=PAY)  # created, charge.succeeded, succeeded: one batch
+    assert srv.wait_for_deliveries(5)
+    # The first two swap; the third waits for a next delivery, then goes on its own.
+    assert [e["type"] for e in receiver.events()] == [
+        "charge.succeeded",
+        "payment_intent.created",
+        "payment_intent.succeeded",
+    ]
+    assert srv.fault_counts()["webhook_reorder"] == 2
+    log = emu(srv, "GET", "/emulator/deliveries").json()["data"]
+    assert [d["faults"] for d in log] == [["reorder"], [], ["reorder"]]
+
+
 def test_webhook_delay_holds_the_delivery(srv, client, receiver):
     _endpoint(client, receiver)
     srv.configure_faults(webhooks={"delay": 1.0, "delay_seconds": 60})
