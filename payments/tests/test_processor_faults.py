@@ -334,3 +334,59 @@ def test_saving_a_card_goes_through_once_when_the_retries_absorb_the_fault(emula
     assert len(stored(emulated_escrows, "customers")) == 1
     assert [s["status"] for s in stored(emulated_escrows, "setup_intents")] == ["succeeded"]
     assert [c.reference for c in cards.cards_for_client(user=client)] == [result.card]
+
+
+# --- Both the charge's answer and Holdfast's read-back lost ----------------------------------------
+
+BOTH_LOST = [
+    {"match": "POST /v1/payment_intents/*/confirm", "fault": "lost_answer", "max": 3},
+    {"match": "GET /v1/payment_intents/*", "fault": "lost_answer", "max": 3},
+]
+
+
+def test_an_escrow_charge_and_its_read_back_both_unanswered_never_say_nothing_was_charged(emulated_escrows):
+    escrow = escrow_awaiting_payment(amount="100.00")
+    emulated_escrows.configure_faults(rules=BOTH_LOST)
+
+    with pytest.raises(ApplicationError) as failed:
+        _confirm(escrow)  # the checkout makes the payment, the confirm charges it: no answer to either read
+    assert emulated_escrows.fault_counts()["lost_answer"] == 6
+    assert failed.value.code == "payment_provider_unavailable"
+    assert "Nothing was charged" not in failed.value.message and "If your card was charged" in failed.value.message
+    assert len(stored(emulated_escrows, "charges")) == 1
+
+    assert services.escrows_payment_reconcile(quiet_for=timedelta(0)) == 1
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.FUNDED and len(stored(emulated_escrows, "charges")) == 1
+
+
+def test_a_top_up_charge_and_its_read_back_both_unanswered_never_say_nothing_was_charged(emulated_escrows):
+    client = ClientFactory()
+    emulated_escrows.configure_faults(rules=BOTH_LOST)
+
+    with pytest.raises(ApplicationError) as failed:
+        _top_up(client)
+    assert emulated_escrows.fault_counts()["lost_answer"] == 6
+    assert failed.value.code == "payment_provider_unavailable"
+    assert "Nothing was charged" not in failed.value.message and "If your card was charged" in failed.value.message
+    assert len(stored(emulated_escrows, "charges")) == 1
+
+    assert topups.top_ups_payment_reconcile(quiet_for=timedelta(0)) == 1
+    made = WalletTopUp.objects.get(client=client)
+    assert made.status == WalletTopUp.Status.SUCCEEDED and _wallet(client) == Decimal("200.00")
+    assert len(stored(emulated_escrows, "charges")) == 1
+
+
+@pytest.mark.parametrize("call", ["POST /v1/payment_intents", "POST /v1/payment_intents/*/confirm"])
+def test_a_rate_limited_checkout_tells_the_client_to_try_again(emulated_escrows, api_client, call):
+    escrow = escrow_awaiting_payment(amount="100.00")
+    inject(emulated_escrows, call, "rate_limit_429", times_outlasting("rate_limit_429"))
+    api_client.force_authenticate(escrow.client)
+
+    response = api_client.post(f"/api/v1/escrows/{escrow.pk}/confirm/", {"payment_method": "pm_card_visa"})
+    assert response.status_code == 503, response.content
+    error = response.json()["error"]
+    # Nothing retries a client's payment for them: the message must not promise it.
+    assert error["code"] == "payment_provider_rate_limited"
+    assert "try again" in error["message"] and "will be tried again" not in error["message"]
+    assert stored(emulated_escrows, "charges") == []
