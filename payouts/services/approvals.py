@@ -140,6 +140,15 @@ def payout_cancel(*, payout: Payout, actor: User, reason: str = "") -> Payout:
             "The money is already on its way to the bank; this payout can no longer be cancelled.",
             code="payout_not_stoppable",
         )
+    if payout.transfer_id is None and payout.waiting == Payout.Waiting.PROCESSOR_UNAVAILABLE:
+        # Its last transfer request went unanswered: the processor may have made it. Returning the
+        # money to the wallet now could leave it on the connected account too; the next execution
+        # asks again with the same key and learns which.
+        raise PayoutError(
+            "The payment service has not yet confirmed whether this payout's transfer was made; "
+            "try again in a few minutes.",
+            code="payout_transfer_unconfirmed",
+        )
     reason = reason.strip() or ("Cancelled by the tasker" if is_owner else "Refused by Finance")
     if payout.status != S.FAILED:
         post_returned(payout, actor=actor, memo=f"Payout #{payout.pk} cancelled: {reason}")

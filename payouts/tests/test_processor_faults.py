@@ -129,3 +129,31 @@ def test_a_bank_refusal_whose_reversal_goes_unanswered_returns_the_money_once_on
     assert _available(tasker) == Decimal("80.00")  # back in the wallet, once
     reversals = stored(payouts_world, "transfer_reversals")
     assert [r["amount"] for r in reversals] == [5000]
+
+
+def test_a_payout_whose_transfer_went_unanswered_cannot_be_cancelled_until_stripe_says(payouts_world):
+    tasker = tasker_earning("100.00")
+    platform_funds_available(payouts_world)
+    payout = services.payout_request(tasker=tasker, amount="50.00", currency="USD")
+    inject(payouts_world, "POST /v1/transfers", "lost_answer", times_outlasting("lost_answer"))
+    with pytest.raises(ApplicationError):
+        services.payout_execute(payout_id=payout.pk)
+    assert _at_stripe(payouts_world, payout) == ([5000], [])  # Stripe made it; Holdfast does not know
+
+    # Cancelling now would put the 50.00 back in the wallet while it also sits on the tasker's
+    # connected account: the money would exist twice.
+    with pytest.raises(ApplicationError) as refused:
+        services.payout_cancel(payout=payout, actor=tasker)
+    assert refused.value.code == "payout_transfer_unconfirmed" and refused.value.message
+    payout.refresh_from_db()
+    assert payout.status == S.PROCESSING and _available(tasker) == Decimal("30.00")
+
+    # Beat asks again with the same key: the transfer Stripe made is taken up, and paid out, once.
+    for payout_id in services.payouts_execute_due(now=timezone.now() + timedelta(seconds=61)):
+        services.payout_execute(payout_id=payout_id)
+    payout.refresh_from_db()
+    assert payout.status == S.IN_TRANSIT and _at_stripe(payouts_world, payout) == ([5000], [5000])
+    with pytest.raises(ApplicationError) as refused:
+        services.payout_cancel(payout=payout, actor=tasker)
+    assert refused.value.code == "payout_not_stoppable"
+    assert _available(tasker) == Decimal("30.00")
