@@ -390,3 +390,25 @@ def test_a_rate_limited_checkout_tells_the_client_to_try_again(emulated_escrows,
     assert error["code"] == "payment_provider_rate_limited"
     assert "try again" in error["message"] and "will be tried again" not in error["message"]
     assert stored(emulated_escrows, "charges") == []
+
+
+@pytest.mark.parametrize("fault", ABSORBED)
+def test_cancelling_an_unpaid_escrow_when_stripe_does_not_answer_then_again(emulated_escrows, fault):
+    escrow = escrow_awaiting_payment(amount="100.00")
+    checkout = services.escrow_checkout_start(escrow=escrow, actor=escrow.client)
+    inject(emulated_escrows, "POST /v1/payment_intents/*/cancel", fault, times_outlasting(fault))
+
+    with pytest.raises(ApplicationError) as failed:
+        services.escrow_cancel(escrow=escrow, actor=escrow.client, reason="Changed my mind")
+    assert failed.value.code in UNAVAILABLE
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.AWAITING_PAYMENT
+    (intent,) = stored(emulated_escrows, "payment_intents")
+    assert intent["status"] == ("canceled" if fault == "lost_answer" else "requires_payment_method")
+
+    escrow = services.escrow_cancel(escrow=escrow, actor=escrow.client, reason="Changed my mind")
+    assert escrow.status == Escrow.Status.CANCELLED
+    assert [p["status"] for p in stored(emulated_escrows, "payment_intents", id=checkout.payment_reference)] == [
+        "canceled"
+    ]
+    assert stored(emulated_escrows, "charges") == [] and _entries(JournalEntry.Kind.ESCROW_FUNDING) == 0

@@ -137,3 +137,20 @@ def test_a_refund_whose_answer_was_lost_is_settled_once_by_its_duplicated_webhoo
     escrow.refresh_from_db()
     assert escrow.status == Escrow.Status.FUNDED and escrow.refunded_amount == Decimal("40.00")
     assert JournalEntry.objects.filter(kind=JournalEntry.Kind.ESCROW_REFUND).count() == 1
+
+
+@pytest.mark.parametrize("fault", ["error_500", "lost_answer"])
+def test_a_webhook_whose_read_back_fails_past_the_retries_still_funds_once(webhooks_to_the_app, fault):
+    server = webhooks_to_the_app
+    escrow = escrow_awaiting_payment(amount="100.00")
+    # The webhook task re-reads the payment from Stripe (the payload is not trusted): that read fails
+    # for longer than the SDK retries; the task is retried.
+    server.configure_faults(rules=[{"match": "GET /v1/payment_intents/*", "fault": fault, "max": 3}])
+    _pay(escrow)
+    assert server.wait_for_deliveries(timeout=30)
+
+    assert server.fault_counts()[fault] == 3
+    escrow.refresh_from_db()
+    assert escrow.status == Escrow.Status.FUNDED and _fundings() == 1
+    assert WebhookEvent.objects.get(type="payment_intent.succeeded").processed_at is not None
+    assert services.escrows_payment_reconcile(quiet_for=timedelta(0)) == 0
