@@ -86,15 +86,19 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault["fault"] == "hang":
             emulator.faults.hang(fault["seconds"])
 
-        self.send_response(result.status)
-        self.send_header("Content-Type", result.content_type)
-        self.send_header("Content-Length", str(len(result.body)))
-        self.send_header("Stripe-Version", API_VERSION)
-        for key, value in result.headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(result.body)
-        self.wfile.flush()
+        try:
+            self.send_response(result.status)
+            self.send_header("Content-Type", result.content_type)
+            self.send_header("Content-Length", str(len(result.body)))
+            self.send_header("Stripe-Version", API_VERSION)
+            for key, value in result.headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(result.body)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            # The caller went away (killed while a held answer waited): the work is done all the same.
+            self.close_connection = True
 
 
 class EmulatorServer:

@@ -207,3 +207,25 @@ def test_webhook_delay_holds_the_delivery(srv, client, receiver):
             break
         threading.Event().wait(0.02)
     assert [json.loads(r["body"])["type"] for r in receiver.requests] == ["customer.created"]
+
+
+def test_a_held_answer_whose_caller_went_away_still_did_the_work(srv):
+    import socket
+
+    srv.configure_faults(rules=[{"match": "POST /v1/customers", "fault": "hang", "seconds": 30}])
+    body = b"email=gone%40example.com"
+    request = (
+        b"POST /v1/customers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + API_KEY.encode() + b"\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+    ) + body
+    with socket.create_connection((srv.host, srv.port), timeout=5) as sock:
+        sock.sendall(request)
+        for _ in range(200):
+            if srv.fault_counts()["hang"] == 1:
+                break
+            threading.Event().wait(0.02)
+        assert srv.fault_counts()["hang"] == 1
+    # The caller is gone (as a worker killed with -9 would be); the customer exists all the same.
+    srv.configure_faults()
+    assert [c["email"] for c in srv.store.coll("customers").values()] == ["gone@example.com"]
+    assert requests.get(srv.url + "/emulator/health", timeout=5).json() == {"ok": True}
