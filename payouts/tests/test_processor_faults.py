@@ -25,7 +25,7 @@ from payments.tests.fault_helpers import (  # noqa: F401  (quick_retries: a fixt
 )
 from payouts import services
 from payouts.models import Payout
-from payouts.tests.helpers import bank_answers, platform_funds_available, tasker_earning
+from payouts.tests.helpers import bank_answers, finance_user, platform_funds_available, tasker_earning
 from wallets.selectors import wallet_balances
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("payouts_world", "quick_retries")]
@@ -145,6 +145,9 @@ def test_a_payout_whose_transfer_went_unanswered_cannot_be_cancelled_until_strip
     with pytest.raises(ApplicationError) as refused:
         services.payout_cancel(payout=payout, actor=tasker)
     assert refused.value.code == "payout_transfer_unconfirmed" and refused.value.message
+    with pytest.raises(ApplicationError) as refused:  # nor held (a cancel from the hold would be the same)
+        services.payout_hold(payout=payout, actor=finance_user(), reason="Checking")
+    assert refused.value.code == "payout_transfer_unconfirmed"
     payout.refresh_from_db()
     assert payout.status == S.PROCESSING and _available(tasker) == Decimal("30.00")
 
