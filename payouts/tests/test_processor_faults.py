@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from accounts.tests.factories import TaskerFactory
 from core.errors import ApplicationError
 from payments.tests.fault_helpers import (  # noqa: F401  (quick_retries: a fixture)
     ABSORBED,
@@ -24,7 +25,7 @@ from payments.tests.fault_helpers import (  # noqa: F401  (quick_retries: a fixt
     times_outlasting,
 )
 from payouts import services
-from payouts.models import Payout
+from payouts.models import Payout, PayoutAccount
 from payouts.tests.helpers import bank_answers, finance_user, platform_funds_available, tasker_earning
 from wallets.selectors import wallet_balances
 
@@ -160,3 +161,17 @@ def test_a_payout_whose_transfer_went_unanswered_cannot_be_cancelled_until_strip
         services.payout_cancel(payout=payout, actor=tasker)
     assert refused.value.code == "payout_not_stoppable"
     assert _available(tasker) == Decimal("30.00")
+
+
+@pytest.mark.parametrize("fault", ABSORBED)
+def test_a_connected_account_lost_or_refused_past_the_retries_is_made_once_on_the_next_try(payouts_world, fault):
+    tasker = TaskerFactory()
+    inject(payouts_world, "POST /v1/accounts", fault, times_outlasting(fault))
+    with pytest.raises(ApplicationError) as failed:
+        services.payout_account_get_or_create(user=tasker)
+    assert failed.value.code in {"payment_provider_unavailable", "payment_provider_rate_limited"}
+    assert not PayoutAccount.objects.filter(user=tasker).exists()
+    assert len(stored(payouts_world, "accounts", type="express")) == (1 if fault == "lost_answer" else 0)
+
+    account = services.payout_account_get_or_create(user=tasker)
+    assert [a["id"] for a in stored(payouts_world, "accounts", type="express")] == [account.reference]
