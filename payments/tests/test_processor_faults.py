@@ -9,6 +9,7 @@ job (run here with its waiting time set to zero) converges without doing anythin
 the work Stripe did whose answer was lost. The ledger's invariants are checked after every test.
 """
 
+import contextlib
 from datetime import timedelta
 from decimal import Decimal
 
@@ -412,3 +413,70 @@ def test_cancelling_an_unpaid_escrow_when_stripe_does_not_answer_then_again(emul
         "canceled"
     ]
     assert stored(emulated_escrows, "charges") == [] and _entries(JournalEntry.Kind.ESCROW_FUNDING) == 0
+
+
+# --- Many payments and refunds under random faults -------------------------------------------------
+
+
+def _random_faults(scale: float) -> list[dict]:
+    return [
+        {"match": "* /v1/*", "fault": "lost_answer", "probability": 0.15 * scale},
+        {"match": "* /v1/*", "fault": "error_500", "probability": 0.15 * scale},
+        {"match": "* /v1/*", "fault": "rate_limit_429", "probability": 0.1 * scale},
+    ]
+
+
+# scale 1: about one request in three fails, and the retries absorb nearly all of it; scale 2: two
+# in three, and many calls give up (errors to the client, refunds left pending) until Stripe is well.
+@pytest.mark.parametrize(("seed", "scale"), [(1, 1.0), (2, 1.0), (3, 2.0), (4, 2.0)])
+def test_payments_and_refunds_under_random_faults_end_with_one_charge_and_one_refund_each(
+    emulated_escrows, seed, scale
+):
+    escrows = [escrow_awaiting_payment(amount="100.00") for _ in range(6)]
+    emulated_escrows.configure_faults(seed=seed, rules=_random_faults(scale))
+
+    errors = set()
+    for escrow in escrows:  # the client presses "pay" until told it went through (at most 5 times)
+        for _ in range(5):
+            try:
+                _confirm(escrow)
+                break
+            except ApplicationError as exc:
+                errors.add(exc.code)
+    for escrow in escrows:
+        escrow.refresh_from_db()
+        if escrow.payment_id is not None:  # what the webhook would do; its own read may fail too
+            with contextlib.suppress(ApplicationError):
+                services.escrow_fund_from_payment(payment_reference=escrow.payment.reference)
+    for escrow in escrows:
+        escrow.refresh_from_db()
+        if escrow.status == Escrow.Status.FUNDED:
+            with contextlib.suppress(ApplicationError):  # refund_pending: the settle job finishes it
+                services.escrow_refund(escrow=escrow, amount=Decimal("40.00"), actor=None, reason="Part not done")
+    counts = emulated_escrows.fault_counts()
+    assert counts["lost_answer"] and counts["error_500"] and counts["rate_limit_429"]
+
+    # Stripe is well again; the beat jobs run (no waiting time), then whoever was not funded yet
+    # refunds as above: every escrow ends funded, charged once, refunded once.
+    emulated_escrows.configure_faults()
+    services.escrows_payment_reconcile(quiet_for=timedelta(0))
+    services.escrow_refunds_settle(older_than=timedelta(0))
+    for escrow in escrows:
+        escrow.refresh_from_db()
+        if escrow.status == Escrow.Status.AWAITING_PAYMENT:
+            _confirm(escrow)
+            services.escrows_payment_reconcile(quiet_for=timedelta(0))
+            escrow.refresh_from_db()
+        if not escrow.refunds.exists():
+            services.escrow_refund(escrow=escrow, amount=Decimal("40.00"), actor=None, reason="Part not done")
+
+    for escrow in escrows:
+        escrow.refresh_from_db()
+        assert escrow.status == Escrow.Status.FUNDED and escrow.refunded_amount == Decimal("40.00")
+        assert [r.status for r in escrow.refunds.all()] == [EscrowRefund.Status.SUCCEEDED]
+        charges = stored(emulated_escrows, "charges", payment_intent=escrow.payment.reference)
+        assert [c["amount_refunded"] for c in charges] == [4000]
+    assert len(stored(emulated_escrows, "charges")) == len(escrows)
+    assert len(stored(emulated_escrows, "refunds")) == len(escrows)
+    assert _entries(JournalEntry.Kind.ESCROW_FUNDING) == len(escrows)
+    assert errors <= UNAVAILABLE | {"refund_pending", "stripe_payment_intent_unexpected_state"}, errors
