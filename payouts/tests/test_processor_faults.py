@@ -175,3 +175,42 @@ def test_a_connected_account_lost_or_refused_past_the_retries_is_made_once_on_th
 
     account = services.payout_account_get_or_create(user=tasker)
     assert [a["id"] for a in stored(payouts_world, "accounts", type="express")] == [account.reference]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_payouts_under_random_faults_are_each_transferred_and_paid_out_once(payouts_world, seed):
+    taskers = [tasker_earning("100.00") for _ in range(4)]
+    platform_funds_available(payouts_world)
+    payouts = [services.payout_request(tasker=t, amount="50.00", currency="USD") for t in taskers]
+    payouts_world.configure_faults(
+        seed=seed,
+        rules=[
+            {"match": "* /v1/*", "fault": "lost_answer", "probability": 0.3},
+            {"match": "* /v1/*", "fault": "error_500", "probability": 0.3},
+            {"match": "* /v1/*", "fault": "rate_limit_429", "probability": 0.2},
+        ],
+    )
+    gave_up = 0
+    now = timezone.now()
+    for round_ in range(6):  # the job, then beat every few minutes (a minute and more apart)
+        due = [p.pk for p in payouts] if round_ == 0 else services.payouts_execute_due(now=now)
+        for payout_id in due:
+            try:
+                services.payout_execute(payout_id=payout_id)
+            except ApplicationError:
+                gave_up += 1
+        now += timedelta(seconds=61)
+    assert gave_up > 0  # the faults outlasted the retries at times
+    payouts_world.configure_faults()
+    for payout_id in services.payouts_execute_due(now=now):
+        services.payout_execute(payout_id=payout_id)
+
+    bank_answers(payouts_world)
+    services.payouts_refresh_in_transit(older_than=timedelta(0))
+    for payout, tasker in zip(payouts, taskers, strict=True):
+        payout.refresh_from_db()
+        assert payout.status == S.PAID
+        assert _at_stripe(payouts_world, payout) == ([5000], [5000])
+        assert _available(tasker) == Decimal("30.00")
+    run = services.payouts_reconcile()
+    assert run.differences == 0, list(run.items.values_list("message", flat=True))
