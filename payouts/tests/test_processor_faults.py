@@ -214,3 +214,41 @@ def test_payouts_under_random_faults_are_each_transferred_and_paid_out_once(payo
         assert _available(tasker) == Decimal("30.00")
     run = services.payouts_reconcile()
     assert run.differences == 0, list(run.items.values_list("message", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_payout_cancelled_while_stripe_holds_the_transfer_answer_gets_that_transfer_reversed(payouts_world):
+    import threading
+
+    from django.db import connection
+
+    tasker = tasker_earning("100.00")
+    platform_funds_available(payouts_world)
+    payouts_world.configure_faults(rules=[{"match": "POST /v1/transfers", "fault": "hang", "seconds": 30}])
+
+    def execute():  # the request, then its job (on commit; eager here)
+        try:
+            services.payout_request(tasker=tasker, amount="50.00", currency="USD")
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=execute)
+    worker.start()
+    for _ in range(500):  # until Stripe has made the transfer and holds its answer
+        if payouts_world.fault_counts()["hang"]:
+            break
+        threading.Event().wait(0.01)
+    assert payouts_world.fault_counts()["hang"] == 1
+    payout = Payout.objects.get(tasker=tasker)
+    services.payout_cancel(payout=payout, actor=tasker)  # nothing recorded yet: it may be cancelled
+    assert _available(tasker) == Decimal("80.00")
+    payouts_world.configure_faults()  # the answer arrives
+    worker.join(30)
+
+    assert not worker.is_alive()
+    payout.refresh_from_db()
+    assert payout.status == S.CANCELLED
+    (transfer,) = stored(payouts_world, "transfers", destination=payout.account.reference)
+    assert transfer["amount"] == 5000 and transfer["amount_reversed"] == 5000  # the stray one undone
+    assert stored(payouts_world, "payouts", _account=payout.account.reference) == []
+    assert _available(tasker) == Decimal("80.00")
