@@ -165,7 +165,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "payout": payout,
             "events": payout.events.select_related("actor").order_by("created_at", "id"),
             "statement": selectors.payout_statement(payout=payout),
-            "can_cancel": services.approvals._stoppable(payout) or payout.status == Payout.Status.FAILED,
+            "can_cancel": (
+                services.approvals._stoppable(payout) and not services.approvals.transfer_unconfirmed(payout)
+            )
+            or payout.status == Payout.Status.FAILED,
             "can_retry": payout.status == Payout.Status.FAILED,
         },
     )

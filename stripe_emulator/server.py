@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from . import (
     API_VERSION,
+    faults,
     forms,
     resources,  # noqa: F401  (registers routes)
     router,
@@ -60,9 +61,15 @@ class _Handler(BaseHTTPRequestHandler):
         req.dispatcher = emulator.dispatcher
         req.server = emulator
 
+        fault = None
         if req.path.startswith("/v1/"):
             emulator.api_requests.append((method, req.path))
-            status, payload, extra = router.dispatch_api(req)
+            fault = emulator.faults.for_request(method, req.path)
+            refused = faults.refusal(fault)
+            if refused is not None:
+                status, payload, extra = refused.status, refused.body(), {"Request-Id": req.request_id}
+            else:
+                status, payload, extra = router.dispatch_api(req)
             result = router.Response(status, json.dumps(payload, indent=2), "application/json", extra)
         else:
             out = router.dispatch_emulator(req)
@@ -72,16 +79,26 @@ class _Handler(BaseHTTPRequestHandler):
                 status, payload, extra = out
                 result = router.Response(status, json.dumps(payload, indent=2), "application/json", extra)
         emulator.after_request(persist=method != "GET" or req.path.startswith("/emulator/"))
+        if fault is not None and fault["fault"] == "lost_answer":
+            # The operation happened; the answer never leaves: the connection closes unanswered.
+            self.close_connection = True
+            return
+        if fault is not None and fault["fault"] == "hang":
+            emulator.faults.hang(fault["seconds"])
 
-        self.send_response(result.status)
-        self.send_header("Content-Type", result.content_type)
-        self.send_header("Content-Length", str(len(result.body)))
-        self.send_header("Stripe-Version", API_VERSION)
-        for key, value in result.headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(result.body)
-        self.wfile.flush()
+        try:
+            self.send_response(result.status)
+            self.send_header("Content-Type", result.content_type)
+            self.send_header("Content-Length", str(len(result.body)))
+            self.send_header("Stripe-Version", API_VERSION)
+            for key, value in result.headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(result.body)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            # The caller went away (killed while a held answer waited): the work is done all the same.
+            self.close_connection = True
 
 
 class EmulatorServer:
@@ -98,6 +115,8 @@ class EmulatorServer:
         self.verbose = verbose
         self.store = Store(state_path)
         self.dispatcher = Dispatcher(self.store, **webhook_config)
+        self.faults = faults.FaultInjector()
+        self.dispatcher.faults = self.faults
         self._httpd = None
         self._thread = None
         # The last API calls (method, path), newest last: in-process tests check who called.
@@ -167,8 +186,18 @@ class EmulatorServer:
         self._rate_limiter = RateLimiter(per_second, scope)
         return self._rate_limiter.state()
 
+    def configure_faults(self, seed: int = 0, rules: list[dict] = (), webhooks: dict | None = None) -> dict:
+        """Replace the fault configuration (``stripe_emulator.faults``); returns it with the counts.
+        Raises ``ValueError`` for a rule it does not understand."""
+        return self.faults.configure(seed=seed, rules=rules, webhooks=webhooks)
+
+    def fault_counts(self) -> dict[str, int]:
+        """Faults injected since they were last configured, by kind (``faults.KINDS``)."""
+        return self.faults.fault_counts()
+
     def reset(self):
         self._rate_limiter = None
+        self.faults.configure()
         self.dispatcher.clear()
         self.store.reset()
         self.store.save()

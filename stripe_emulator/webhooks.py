@@ -1,5 +1,6 @@
 """Asynchronous webhook delivery with Stripe's signature scheme, retries and test knobs."""
 
+import copy
 import hashlib
 import heapq
 import hmac
@@ -47,6 +48,10 @@ class Dispatcher:
         self._in_flight = 0
         self._cond = threading.Condition()
         self._stopped = False
+        # A delivery chosen for reordering, held until the next one is queued (a heap entry).
+        self._held = None
+        # A ``faults.FaultInjector`` (the server sets it): dropped, doubled, swapped, late deliveries.
+        self.faults = None
         self.log = []
         self._thread = threading.Thread(target=self._run, name="stripe-emulator-webhooks", daemon=True)
         self._thread.start()
@@ -86,9 +91,37 @@ class Dispatcher:
         due = time.monotonic() + self.config["delay"]
         with self._cond:
             for job in jobs:
+                faults = self.faults.for_delivery() if self.faults is not None else set()
+                job["faults"] = sorted(faults - {"reorder"})  # reorder: named once it is done
                 self.log.append(job)
-                heapq.heappush(self._heap, (due, next(self._counter), job))
+                if "drop" in faults:
+                    continue
+                job_due = due + (self.faults.delay_seconds if "delay" in faults else 0.0)
+                copies = [job]
+                if "duplicate" in faults:
+                    twin = copy.deepcopy(job)
+                    self.log.append(twin)
+                    copies.append(twin)
+                for delivery in copies:
+                    self._push([job_due, next(self._counter), delivery], hold="reorder" in faults)
             self._cond.notify_all()
+
+    def _push(self, entry, hold=False):
+        # Called with self._cond held. A held delivery goes right after the next one queued; that
+        # one has swapped places already, so it is not held in turn (every other pair swaps).
+        heapq.heappush(self._heap, entry)
+        held, self._held = self._held, None
+        if held is not None and any(e is held for e in self._heap):
+            held[0], held[1] = entry[0], next(self._counter)
+            heapq.heapify(self._heap)
+        elif hold:
+            from .faults import REORDER_HOLD_SECONDS
+
+            entry[0] = max(entry[0], time.monotonic() + REORDER_HOLD_SECONDS)
+            heapq.heapify(self._heap)
+            self._held = entry
+            entry[2]["faults"] = sorted({*entry[2]["faults"], "reorder"})
+            self.faults.count("webhook_reorder")
 
     # ---- consumer side -----------------------------------------------------------
     def pending(self):
@@ -114,6 +147,7 @@ class Dispatcher:
     def clear(self):
         with self._cond:
             self._heap.clear()
+            self._held = None
             self.log.clear()
             self._cond.notify_all()
 
@@ -125,14 +159,17 @@ class Dispatcher:
                     self._cond.wait(wait)
                 if self._stopped:
                     return
-                _, _, job = heapq.heappop(self._heap)
+                entry = heapq.heappop(self._heap)
+                if entry is self._held:
+                    self._held = None
+                job = entry[2]
                 self._in_flight += 1
             ok = self._attempt(job)
             with self._cond:
                 self._in_flight -= 1
                 if not ok and job["attempts"] < self.config["max_attempts"]:
                     backoff = self.config["retry_backoff"] * (2 ** (job["attempts"] - 1))
-                    heapq.heappush(self._heap, (time.monotonic() + backoff, next(self._counter), job))
+                    heapq.heappush(self._heap, [time.monotonic() + backoff, next(self._counter), job])
                 self._cond.notify_all()
 
     def _attempt(self, job):
@@ -169,6 +206,7 @@ class Dispatcher:
                     "status_codes": [r["status"] for r in j["results"]],
                     "errors": [r["error"] for r in j["results"] if r["error"]],
                     "delivered": any(r["status"] and 200 <= r["status"] < 300 for r in j["results"]),
+                    "faults": list(j.get("faults", ())),
                 }
                 for j in self.log
             ]

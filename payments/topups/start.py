@@ -18,7 +18,7 @@ from payments.cards import card_prepare_for_payment
 from payments.models import WalletTopUp
 from payments.topups.base import METADATA_KEY, TopUpError, Tx, top_up_lock, top_up_processor, top_up_require_owner
 from payments.topups.funding import top_up_failure_record, top_up_failure_with
-from processors.interface import PaymentError, PaymentStatus
+from processors.interface import PaymentError, PaymentProviderUnavailable, PaymentStatus
 from processors.keys import idempotency_key
 from processors.services import customer_reference_for, transaction_record
 
@@ -179,7 +179,16 @@ def top_up_payment_confirm(
                 charge_reference=exc.details.get("charge", ""),
             )
             raise
-        payment = processor.payment_retrieve(checkout.payment_reference)
+        # Not a decline (no answer, a form sent twice): if the payment went through after all, say so.
+        try:
+            payment = processor.payment_retrieve(checkout.payment_reference)
+        except PaymentProviderUnavailable:
+            # The confirm may have charged the card: the processor's default "Nothing was charged"
+            # could be false here, and the reconcile job funds the top-up if it was.
+            raise PaymentProviderUnavailable(
+                "The payment service did not answer. If your card was charged, the money shows in your "
+                "wallet within minutes; if not, try again then."
+            ) from exc
         if payment.status not in (PaymentStatus.SUCCEEDED, PaymentStatus.PROCESSING):
             raise
     if payment.status == PaymentStatus.REQUIRES_ACTION:

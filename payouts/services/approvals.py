@@ -78,6 +78,27 @@ def _stoppable(payout: Payout) -> bool:
     return payout.status in (S.REQUESTED, S.ON_HOLD) or (payout.status == S.PROCESSING and payout.transfer_id is None)
 
 
+def transfer_unconfirmed(payout: Payout) -> bool:
+    """Its last transfer request went unanswered: the processor may have made it. The next
+    execution asks again with the same key and learns which (``payouts_execute_due``, minutes)."""
+    return (
+        payout.status == S.PROCESSING
+        and payout.transfer_id is None
+        and (payout.waiting == Payout.Waiting.PROCESSOR_UNAVAILABLE)
+    )
+
+
+def _refuse_while_transfer_unconfirmed(payout: Payout) -> None:
+    # Cancelling now would return the money to the wallet while it may be on the connected account
+    # too; a hold clears the waiting state, and a cancel from the hold would do the same.
+    if transfer_unconfirmed(payout):
+        raise PayoutError(
+            "The payment service has not yet confirmed whether this payout's transfer was made; "
+            "try again in a few minutes.",
+            code="payout_transfer_unconfirmed",
+        )
+
+
 @transaction.atomic
 def payout_hold(*, payout: Payout, actor: User, reason: str) -> Payout:
     """Finance holds a payout that has not moved money yet. Idempotent."""
@@ -92,6 +113,7 @@ def payout_hold(*, payout: Payout, actor: User, reason: str) -> Payout:
             "The money is already on its way to the bank; this payout can no longer be held.",
             code="payout_not_stoppable",
         )
+    _refuse_while_transfer_unconfirmed(payout)
     return _transition(
         payout,
         to=S.ON_HOLD,
@@ -140,6 +162,7 @@ def payout_cancel(*, payout: Payout, actor: User, reason: str = "") -> Payout:
             "The money is already on its way to the bank; this payout can no longer be cancelled.",
             code="payout_not_stoppable",
         )
+    _refuse_while_transfer_unconfirmed(payout)
     reason = reason.strip() or ("Cancelled by the tasker" if is_owner else "Refused by Finance")
     if payout.status != S.FAILED:
         post_returned(payout, actor=actor, memo=f"Payout #{payout.pk} cancelled: {reason}")

@@ -218,3 +218,27 @@ def reset(req):
 @unlocked
 def health(req):
     return {"ok": True}
+
+
+# ---- processor faults (stripe_emulator.faults) ----------------------------------------
+@route("GET", r"/emulator/faults")
+@unlocked
+def get_faults(req):
+    return req.server.faults.state()
+
+
+@route("POST", r"/emulator/faults")
+@unlocked
+def set_faults(req):
+    # A JSON body: {"seed": 0, "rules": [...], "webhooks": {...}}; anything missing is off.
+    unknown = set(req.params) - {"seed", "rules", "webhooks"}
+    if unknown:
+        raise errors.invalid(f"Unknown fault settings: {', '.join(sorted(unknown))}")
+    try:
+        return req.server.configure_faults(
+            seed=int(req.params.get("seed") or 0),
+            rules=req.params.get("rules") or [],
+            webhooks=req.params.get("webhooks") or None,
+        )
+    except (ValueError, TypeError) as exc:
+        raise errors.invalid(str(exc))

@@ -117,7 +117,7 @@ def _call(fn, *args: Any, **kwargs: Any) -> Any:
             if attempt >= settings.STRIPE_RATE_LIMIT_RETRIES:
                 logger.warning("Stripe rate limit: giving up after %s retries", attempt)
                 raise PaymentProviderUnavailable(
-                    "The payment service is busy right now; the request will be tried again.",
+                    "The payment service is busy right now; please try again in a moment.",
                     code="payment_provider_rate_limited",
                 ) from exc
             wait = rate_limit_backoff(attempt)
