@@ -111,6 +111,11 @@ class Payout(models.Model):
     # Transfers the processor refused for want of platform funds: each try after one needs a new
     # idempotency key (Stripe replays a key's first answer, refusals included).
     transfer_tries = models.PositiveIntegerField(default=0)
+    # Set, and committed, just before a transfer request goes to the processor; cleared when its
+    # answer is recorded. Still set with no transfer means the processor may have made it (a
+    # worker killed mid-call, an answer lost): the payout cannot be cancelled until the next
+    # execution asks again with the same key and learns which.
+    transfer_sent_at = models.DateTimeField(null=True, blank=True)
     scheduled = models.BooleanField(default=False, help_text="Requested by the tasker's payout schedule.")
     approvals_required = models.PositiveSmallIntegerField(default=0)
     approved_by = models.ForeignKey(

@@ -79,12 +79,13 @@ def _stoppable(payout: Payout) -> bool:
 
 
 def transfer_unconfirmed(payout: Payout) -> bool:
-    """Its last transfer request went unanswered: the processor may have made it. The next
-    execution asks again with the same key and learns which (``payouts_execute_due``, minutes)."""
+    """Its last transfer request is unanswered (in flight, lost, or its worker was killed): the
+    processor may have made it. The next execution asks again with the same key and learns which
+    (``payouts_execute_due``, minutes)."""
     return (
         payout.status == S.PROCESSING
         and payout.transfer_id is None
-        and (payout.waiting == Payout.Waiting.PROCESSOR_UNAVAILABLE)
+        and (payout.waiting == Payout.Waiting.PROCESSOR_UNAVAILABLE or payout.transfer_sent_at is not None)
     )
 
 
@@ -202,6 +203,7 @@ def payout_retry(*, payout: Payout, actor: User) -> Payout:
     payout.transfer = None
     payout.bank_payout = None
     payout.transfer_tries = 0
+    payout.transfer_sent_at = None
     _post_taken(payout, actor)
     wallet = wallet_account_find(user=payout.tasker, currency=payout.currency)
     _allocate_sources(payout, wallet)

@@ -89,6 +89,8 @@ def payout_execute(*, payout_id: int) -> Payout:
     attempt = payout.attempt
     if payout.transfer_id is None:
         tries = payout.transfer_tries
+        if not _transfer_sending(payout_id=payout.pk, attempt=attempt):
+            return Payout.objects.get(pk=payout.pk)
         try:
             transfer = processor.transfer_create(
                 amount=Money(payout.net, payout.currency),
@@ -127,6 +129,19 @@ def payout_execute(*, payout_id: int) -> Payout:
     return payout
 
 
+@transaction.atomic
+def _transfer_sending(*, payout_id: int, attempt: int) -> bool:
+    """Mark the transfer request as sent before sending it, so that a worker killed while Stripe
+    is making it leaves a payout that cannot be cancelled until it is known (``transfer_unconfirmed``).
+    False when the payout was stopped, retried or transferred meanwhile: nothing is sent."""
+    payout = payout_lock(payout_id)
+    if payout.status != S.PROCESSING or payout.attempt != attempt or payout.transfer_id is not None:
+        return False
+    payout.transfer_sent_at = timezone.now()
+    payout.save(update_fields=["transfer_sent_at", "updated_at"])
+    return True
+
+
 def _wait_unavailable(payout: Payout, attempt: int, exc: PaymentError) -> None:
     payout_wait(payout_id=payout.pk, attempt=attempt, waiting=Payout.Waiting.PROCESSOR_UNAVAILABLE, reason=exc.message)
 
@@ -144,7 +159,8 @@ def payout_wait(*, payout_id: int, attempt: int, waiting: str, reason: str) -> P
     payout.next_attempt_at = timezone.now() + timedelta(seconds=delay)
     if waiting == Payout.Waiting.PLATFORM_FUNDS and payout.transfer_id is None:
         payout.transfer_tries += 1  # the refused key's answer is final; the next try needs its own
-    payout.save(update_fields=["waiting", "next_attempt_at", "transfer_tries", "updated_at"])
+        payout.transfer_sent_at = None  # a refusal: no transfer was made
+    payout.save(update_fields=["waiting", "next_attempt_at", "transfer_tries", "transfer_sent_at", "updated_at"])
     if first:
         payout_note(payout, kind=K.WAITING, reason=Payout.Waiting(waiting).label)
         publish(PayoutWaiting(**event_fields(payout), reason=Payout.Waiting(waiting).label))
@@ -164,6 +180,8 @@ def _transfer_recorded(*, payout_id: int, attempt: int, tries: int, reference: s
         amount=payout.net,
         currency=payout.currency,
     )
+    if payout.transfer_id is not None and payout.transfer.reference == reference:
+        return payout  # this very transfer, recorded already by a concurrent run (same key, one transfer)
     if payout.attempt != attempt or payout.status != S.PROCESSING:
         # Held or cancelled while the transfer was being made: the transfer is undone so the money
         # matches the payout (cancel returned it to the wallet already), and a payout released
@@ -175,9 +193,10 @@ def _transfer_recorded(*, payout_id: int, attempt: int, tries: int, reference: s
         return payout
     if payout.transfer_id is None:
         payout.transfer = row
+        payout.transfer_sent_at = None
         payout.waiting = ""
         payout.next_attempt_at = None
-        payout.save(update_fields=["transfer", "waiting", "next_attempt_at", "updated_at"])
+        payout.save(update_fields=["transfer", "transfer_sent_at", "waiting", "next_attempt_at", "updated_at"])
         payout_note(payout, kind=K.TRANSFERRED, reason=f"{format_money(payout.net, payout.currency)} ({reference})")
     return payout
 

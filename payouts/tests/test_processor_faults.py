@@ -217,14 +217,19 @@ def test_payouts_under_random_faults_are_each_transferred_and_paid_out_once(payo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_payout_cancelled_while_stripe_holds_the_transfer_answer_gets_that_transfer_reversed(payouts_world):
+def test_a_payout_whose_transfer_is_in_flight_cannot_be_cancelled_and_a_lost_job_is_carried_on_once(payouts_world):
+    """While Stripe makes the transfer and its answer has not come back, the payout is in the state a
+    worker killed mid-call leaves: it can be neither cancelled nor held (its money may already be
+    on the tasker's account), and beat's ``payouts_execute_due`` takes the transfer up with the same
+    key instead of making a second one."""
     import threading
 
     from django.db import connection
 
     tasker = tasker_earning("100.00")
     platform_funds_available(payouts_world)
-    payouts_world.configure_faults(rules=[{"match": "POST /v1/transfers", "fault": "hang", "seconds": 30}])
+    # Held for 3 s: a second request with the same key waits for the first one's answer, as at Stripe.
+    payouts_world.configure_faults(rules=[{"match": "POST /v1/transfers", "fault": "hang", "seconds": 3, "max": 1}])
 
     def execute():  # the request, then its job (on commit; eager here)
         try:
@@ -240,15 +245,23 @@ def test_a_payout_cancelled_while_stripe_holds_the_transfer_answer_gets_that_tra
         threading.Event().wait(0.01)
     assert payouts_world.fault_counts()["hang"] == 1
     payout = Payout.objects.get(tasker=tasker)
-    services.payout_cancel(payout=payout, actor=tasker)  # nothing recorded yet: it may be cancelled
-    assert _available(tasker) == Decimal("80.00")
-    payouts_world.configure_faults()  # the answer arrives
-    worker.join(30)
+    for stop in (
+        lambda: services.payout_cancel(payout=payout, actor=tasker),
+        lambda: services.payout_hold(payout=payout, actor=finance_user(), reason="Checking"),
+    ):
+        with pytest.raises(ApplicationError) as refused:
+            stop()
+        assert refused.value.code == "payout_transfer_unconfirmed"
+    assert _available(tasker) == Decimal("30.00")  # still reserved for the payout
+
+    # The job is as good as lost; beat carries the payout on, asking with the same keys.
+    due = services.payouts_execute_due(now=timezone.now() + timedelta(minutes=11))
+    assert due == [payout.pk]
+    services.payout_execute(payout_id=payout.pk)
+    worker.join(30)  # the first request's answer arrives too
 
     assert not worker.is_alive()
     payout.refresh_from_db()
-    assert payout.status == S.CANCELLED
-    (transfer,) = stored(payouts_world, "transfers", destination=payout.account.reference)
-    assert transfer["amount"] == 5000 and transfer["amount_reversed"] == 5000  # the stray one undone
-    assert stored(payouts_world, "payouts", _account=payout.account.reference) == []
-    assert _available(tasker) == Decimal("80.00")
+    assert payout.status == S.IN_TRANSIT
+    assert _at_stripe(payouts_world, payout) == ([5000], [5000])  # one transfer, one bank payout
+    assert _available(tasker) == Decimal("30.00")

@@ -159,33 +159,33 @@ def test_bank_account_changed_in_the_dashboard_reaches_holdfast_by_webhook(world
     assert account.bank_problem == "" and account.bank_last4 == "6789"
 
 
-def test_a_payout_held_while_its_transfer_was_made_undoes_it_and_sends_a_new_one_later(world, settings, monkeypatch):
-    """The executor read "processing", Finance held the payout, then the transfer came back."""
-    from payouts.services import approvals, execution, requests
+def test_a_payout_cannot_be_held_while_its_transfer_is_being_made(world, settings, monkeypatch):
+    """The executor sent the transfer; Finance tries to hold the payout before the answer is back.
+    Refused: the money may already be on the tasker's account, and if the executor died now a hold
+    (or a cancel from it) would put it back in the wallet too. The payout goes on, with one transfer."""
+    from core.errors import ApplicationError
+    from payouts.services import execution, requests
 
     settings.PAYOUT_FIRST_NEEDS_APPROVAL = False
     monkeypatch.setattr(requests, "_enqueue_execute", lambda payout: None)  # this test runs the executor
-    monkeypatch.setattr(approvals, "_enqueue_execute", lambda payout: None)
     tasker = tasker_earning("100.00")
     platform_funds_available(world)
     finance = finance_user()
     payout = services.payout_request(tasker=tasker, amount="50.00", currency="USD")
     real = execution._transfer_recorded
+    refusals = []
 
-    def held_meanwhile(**kwargs):
-        services.payout_hold(payout=payout, actor=finance, reason="Looking at it")
+    def hold_tried_meanwhile(**kwargs):
+        try:
+            services.payout_hold(payout=payout, actor=finance, reason="Looking at it")
+        except ApplicationError as exc:
+            refusals.append(exc.code)
         return real(**kwargs)
 
-    monkeypatch.setattr(execution, "_transfer_recorded", held_meanwhile)
-    services.payout_execute(payout_id=payout.pk)
-    monkeypatch.setattr(execution, "_transfer_recorded", real)
-    payout.refresh_from_db()
-    assert payout.status == S.ON_HOLD and payout.transfer_id is None
-    assert ProcessorTransaction.objects.filter(subject_id=str(payout.pk), kind="transfer_reversal").count() == 1
-
-    services.payout_release_hold(payout=payout, actor=finance)
+    monkeypatch.setattr(execution, "_transfer_recorded", hold_tried_meanwhile)
     services.payout_execute(payout_id=payout.pk)
     payout.refresh_from_db()
-    assert payout.status == S.IN_TRANSIT
-    transfers = ProcessorTransaction.objects.filter(subject_id=str(payout.pk), kind="transfer")
-    assert transfers.count() == 2 and payout.transfer.reference != transfers.first().reference
+    assert refusals == ["payout_transfer_unconfirmed"]
+    assert payout.status == S.IN_TRANSIT and payout.transfer_sent_at is None
+    assert ProcessorTransaction.objects.filter(subject_id=str(payout.pk), kind="transfer").count() == 1
+    assert not ProcessorTransaction.objects.filter(subject_id=str(payout.pk), kind="transfer_reversal").exists()
