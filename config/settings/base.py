@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.database.DatabaseUnavailableMiddleware",  # the database out of reach: a 503, not a 500
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -83,6 +84,9 @@ DATABASE_URL = env("DATABASE_URL", default="") or (
 )
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# A persistent connection (CONN_MAX_AGE > 0) is checked before a request or task uses it: after a
+# database restart the first request gets a fresh connection instead of an error.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 # Server-side parameters and prepared statements: a query run often on one connection (the
 # sweeper's release statements) is parsed and planned once. Switch off behind a pooler in
 # transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
