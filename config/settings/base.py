@@ -215,6 +215,12 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A message a worker took and never acknowledged (acks_late: the worker was killed mid-task) goes
+# back to the queue this many seconds after it was taken. It must outlast the longest task (the
+# sweeper's 1900 s time limit) plus the longest retry countdown (300 s), or a task still running,
+# or waiting for its countdown, is delivered a second time. Beat's repair jobs
+# (payouts-execute-due, escrow-refunds-settle, escrows-release-due) pick lost work up sooner.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)}
 # No task may hold a worker for ever (a hung connection, say); tasks that need less say so.
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
