@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from core import database
 from core.errors import ApplicationError
 from core.money import AMOUNT_PATTERN, supported_currencies, validate_currency
 
@@ -53,6 +54,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         details = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(details)
 
+    if database.database_unavailable(exc):
+        logger.warning("Database unavailable for %s: %s", context["request"].path, exc)
+        response = error_response(
+            code=database.CODE, message=database.MESSAGE, status_code=status.HTTP_503_SERVICE_UNAVAILABLE
+        )
+        response["Retry-After"] = str(database.RETRY_AFTER_SECONDS)
+        return response
     if not isinstance(exc, exceptions.APIException):
         return None  # a bug, not bad input: let Django log it as a 500
 

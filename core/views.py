@@ -1,5 +1,6 @@
 """Site-wide views: errors (the API answers in its JSON error shape, pages in HTML), the favicon."""
 
+import sys
 from functools import cache
 
 from django.conf import settings
@@ -7,6 +8,8 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
+
+from core import database
 
 
 def _is_api(request) -> bool:
@@ -20,6 +23,10 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
+    # Called while the uncaught exception is being handled: a database out of reach outside a view
+    # (in a middleware, say) is a 503 as well, not a 500.
+    if database.database_unavailable(sys.exc_info()[1]):
+        return database.unavailable_response(request)
     if _is_api(request):
         return JsonResponse(
             {

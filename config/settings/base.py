@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.database.DatabaseUnavailableMiddleware",  # the database out of reach: a 503, not a 500
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -83,6 +84,9 @@ DATABASE_URL = env("DATABASE_URL", default="") or (
 )
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+# A persistent connection (CONN_MAX_AGE > 0) is checked before a request or task uses it: after a
+# database restart the first request gets a fresh connection instead of an error.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True)
 # Server-side parameters and prepared statements: a query run often on one connection (the
 # sweeper's release statements) is parsed and planned once. Switch off behind a pooler in
 # transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
@@ -211,6 +215,12 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A message a worker took and never acknowledged (acks_late: the worker was killed mid-task) goes
+# back to the queue this many seconds after it was taken. It must outlast the longest task (the
+# sweeper's 1900 s time limit) plus the longest retry countdown (300 s), or a task still running,
+# or waiting for its countdown, is delivered a second time. Beat's repair jobs
+# (payouts-execute-due, escrow-refunds-settle, escrows-release-due) pick lost work up sooner.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_BROKER_VISIBILITY_TIMEOUT", default=3600)}
 # No task may hold a worker for ever (a hung connection, say); tasks that need less say so.
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
