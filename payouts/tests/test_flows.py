@@ -36,17 +36,6 @@ def available(tasker, currency="USD") -> Decimal:
     return next(b.available for b in wallet_balances(user=tasker) if b.currency == currency)
 
 
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Run what services enqueue on commit (the Celery tasks run eagerly in tests)."""
-
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
-
-
 def _stripe_transfers(destination: str) -> list:
     return list(
         stripe.Transfer.list(

@@ -47,15 +47,6 @@ def _at_stripe(server, payout) -> tuple[list[int], list[int]]:
     return transfers, bank_payouts
 
 
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
-
-
 @pytest.mark.parametrize("fault", ABSORBED)
 @pytest.mark.parametrize("call", CALLS)
 def test_a_payout_goes_through_once_when_the_retries_absorb_the_fault(payouts_world, run_on_commit, fault, call):
