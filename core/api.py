@@ -56,11 +56,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     if database.database_unavailable(exc):
         logger.warning("Database unavailable for %s: %s", context["request"].path, exc)
-        response = error_response(
-            code=database.CODE, message=database.MESSAGE, status_code=status.HTTP_503_SERVICE_UNAVAILABLE
-        )
-        response["Retry-After"] = str(database.RETRY_AFTER_SECONDS)
-        return response
+        return database.unavailable_response(context["request"])
     if not isinstance(exc, exceptions.APIException):
         return None  # a bug, not bad input: let Django log it as a 500
 

@@ -58,3 +58,13 @@ def balance_insufficient(message=None):
         ),
         code="balance_insufficient",
     )
+
+
+def rate_limited():
+    """Stripe's 429 for a request over its rate limit (the rate-limit knob and injected faults)."""
+    return StripeError(
+        "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests.",
+        type="invalid_request_error",
+        status=429,
+        code="rate_limit",
+    )

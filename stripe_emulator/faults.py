@@ -47,7 +47,6 @@ WEBHOOK_DEFAULTS = {"drop": 0.0, "duplicate": 0.0, "reorder": 0.0, "delay": 0.0,
 REORDER_HOLD_SECONDS = 1.0
 
 ERROR_500_MESSAGE = "An unknown error occurred while processing your request. (injected fault)"
-RATE_LIMIT_MESSAGE = "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests."
 
 
 def refusal(rule):
@@ -57,7 +56,7 @@ def refusal(rule):
     if rule["fault"] == "error_500":
         return errors.StripeError(ERROR_500_MESSAGE, type="api_error", status=500)
     if rule["fault"] == "rate_limit_429":
-        return errors.StripeError(RATE_LIMIT_MESSAGE, type="invalid_request_error", status=429, code="rate_limit")
+        return errors.rate_limited()
     return None
 
 

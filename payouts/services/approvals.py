@@ -82,11 +82,7 @@ def transfer_unconfirmed(payout: Payout) -> bool:
     """Its last transfer request is unanswered (in flight, lost, or its worker was killed): the
     processor may have made it. The next execution asks again with the same key and learns which
     (``payouts_execute_due``, minutes)."""
-    return (
-        payout.status == S.PROCESSING
-        and payout.transfer_id is None
-        and (payout.waiting == Payout.Waiting.PROCESSOR_UNAVAILABLE or payout.transfer_sent_at is not None)
-    )
+    return payout.status == S.PROCESSING and payout.transfer_id is None and payout.transfer_sent_at is not None
 
 
 def _refuse_while_transfer_unconfirmed(payout: Payout) -> None:

@@ -180,7 +180,7 @@ def _transfer_recorded(*, payout_id: int, attempt: int, tries: int, reference: s
         amount=payout.net,
         currency=payout.currency,
     )
-    if payout.transfer_id is not None and payout.transfer.reference == reference:
+    if payout.transfer_id == row.pk:
         return payout  # this very transfer, recorded already by a concurrent run (same key, one transfer)
     if payout.attempt != attempt or payout.status != S.PROCESSING:
         # Held or cancelled while the transfer was being made: the transfer is undone so the money

@@ -16,8 +16,6 @@ from .. import errors
 from ..router import route
 from .emulator import unlocked
 
-MESSAGE = "Too many requests hit the API too quickly. We recommend an exponential backoff of your requests."
-
 
 class RateLimiter:
     def __init__(self, per_second=0, scope="writes"):
@@ -63,7 +61,7 @@ def refusal(req):
     """Stripe's 429 for a request over the limit, or ``None``."""
     if req.server is None or limiter_for(req.server).admit(req.method):
         return None
-    return errors.StripeError(MESSAGE, type="invalid_request_error", status=429, code="rate_limit")
+    return errors.rate_limited()
 
 
 @route("GET", r"/emulator/rate_limit")
