@@ -276,6 +276,7 @@ def money_reconcile(emulator, *, currency: str = "USD") -> Reconciliation:
 def _match_objects(result: Reconciliation, stripe: dict[str, list[dict]], lower: str) -> None:
     """``doubled``: a processor object with no Holdfast record (money moved that no ledger entry
     says), or two for one."""
+    intents = {pi["id"]: pi for pi in stripe["payment_intents"]}
     escrow_payment = dict(
         Escrow.objects.filter(funded_at__isnull=False, funding_source=Escrow.FundingSource.CARD).values_list(
             "payment__reference", "pk"
@@ -303,7 +304,18 @@ def _match_objects(result: Reconciliation, stripe: dict[str, list[dict]], lower:
             result.objects["charges returned"] += 1
             continue  # a payment that could not fund anything, given back in full
         result.doubled += 1
-        result.details.append(f"charge {charge['id']} ({pi}) has no funding in the ledger and was not given back")
+        metadata = intents.get(pi, {}).get("metadata", {})
+        escrow = Escrow.objects.filter(pk=int(metadata.get("escrow_id") or 0)).first()
+        held = (
+            f"escrow {escrow.pk} {escrow.status}, paid by {escrow.funding_source}, events "
+            + ",".join(escrow.events.order_by("pk").values_list("kind", flat=True))
+            if escrow
+            else f"metadata {metadata}"
+        )
+        result.details.append(
+            f"charge {charge['id']} ({pi}, {_cents(charge['amount'])}) has no funding in the ledger and was "
+            f"not given back: {held}"
+        )
 
     refund_rows = Counter(
         [*EscrowRefund.objects.exclude(processor_reference="").values_list("processor_reference", flat=True)]

@@ -203,6 +203,18 @@ class Simulation:
             outcome = self.run(candidate)
             return outcome.failed and bool(outcome.failure.signature & target)
 
+        if not failure.step:
+            # Found only at the end: first the shortest prefix that fails (a binary search, each
+            # try a whole run with its end), then chunks of it removed.
+            low, high = 1, len(current)
+            while low < high and time.monotonic() < deadline:
+                middle = (low + high) // 2
+                if fails(current[:middle]):
+                    high = middle
+                else:
+                    low = middle + 1
+                self.log(f"  the shortest failing prefix is between {low} and {high} actions")
+            current = current[:high]
         chunk = max(1, len(current) // 2)
         while chunk >= 1 and time.monotonic() < deadline:
             start, removed_any = 0, False

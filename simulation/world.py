@@ -186,7 +186,11 @@ class World:
         return "ok"
 
     def do_top_up(self, a: dict) -> str:
-        client = _choose(User.objects.filter(profile__is_client=True, is_staff=False), a["pick"])
+        clients = User.objects.filter(profile__is_client=True, is_staff=False)
+        if a["pick2"] % 10 < 7:  # mostly a client with a task to pay, who will pay it from the wallet
+            waiting = clients.filter(escrows_as_client__status=Escrow.Status.AWAITING_PAYMENT).distinct()
+            clients = waiting if waiting.exists() else clients
+        client = _choose(clients, a["pick"])
         top_up = topups.top_up_create(client=client, amount=a["amount"], currency=CURRENCY)
         attempt = topups.top_up_payment_confirm(
             top_up=top_up, actor=client, payment_method=a["card"], return_url=RETURN_URL
@@ -305,7 +309,13 @@ class World:
         return a["answer"]
 
     def do_onboard(self, a: dict) -> str:
-        tasker = _choose(User.objects.filter(profile__is_tasker=True, is_staff=False, payout_account=None), a["pick"])
+        taskers = User.objects.filter(profile__is_tasker=True, is_staff=False, payout_account=None)
+        if a["pick2"] % 10 < 8:  # mostly a tasker who has earned something
+            earners = taskers.filter(
+                ledger_accounts__kind=LedgerAccount.Kind.USER_WALLET, ledger_accounts__balance__gt=0
+            )
+            taskers = earners if earners.exists() else taskers
+        tasker = _choose(taskers.distinct(), a["pick"])
         account = payouts.payout_account_get_or_create(user=tasker)
         self.emulator_post(f"/emulator/accounts/{account.reference}/complete_onboarding", external_account=a["bank"])
         payouts.payout_account_sync(reference=account.reference)  # what the return page does
