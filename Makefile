@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install browser run test test-e2e lint format bench bench-startup ledger-check clean-data
+.PHONY: install browser run test test-e2e lint format bench bench-startup ledger-check clean-data simulate
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ bench: install
 # A first `make run` on empty data, phase by phase (its own data directory and ports).
 bench-startup: install
 	$(BIN)/python bench/startup_bench.py --warm
+
+# The seeded whole-system money simulation (simulation/): the same SEED gives the same actions.
+SEED ?= 1
+STEPS ?= 20000
+simulate: install
+	$(BIN)/python -m simulation --seed $(SEED) --steps $(STEPS)
 
 ledger-check: install
 	$(BIN)/python manage.py ledger_check

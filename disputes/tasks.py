@@ -15,6 +15,14 @@ def disputes_escalate_overdue() -> int:
     return escalate()
 
 
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
+def chargebacks_reconcile() -> int:
+    """Beat: chargebacks whose webhooks never came are read back from the processor and booked."""
+    from disputes.services import chargebacks_reconcile as reconcile
+
+    return reconcile()
+
+
 @shared_task(acks_late=True, soft_time_limit=120, time_limit=180)
 def dispute_ruling_finish(dispute_id: int) -> str:
     """Finish a ruling once the escrow's refund has settled (idempotent)."""

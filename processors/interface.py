@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from moneyed import Money
@@ -302,7 +303,8 @@ class PayoutProcessor(Protocol):
     def platform_balance(self) -> PlatformBalance: ...
 
     def fees_total(self, *, currency: str) -> Money:
-        """What the processor has charged the platform in fees so far (for reconciliation)."""
+        """What the processor has charged the platform in processing fees so far (for reconciliation):
+        the fees the ledger does not book (a chargeback's fee is booked with the chargeback)."""
         ...
 
 
@@ -346,6 +348,10 @@ class PaymentProcessor(Protocol):
 
     # Chargebacks (card disputes from the bank): read back, answer with evidence, or accept.
     def chargeback_retrieve(self, reference: str) -> Chargeback: ...
+
+    def chargeback_references(self, *, since: datetime) -> list[str]:
+        """The references of the chargebacks opened since ``since`` (to find those whose events never came)."""
+        ...
 
     def chargeback_file_upload(self, *, name: str, content: bytes, content_type: str, key: str) -> str:
         """Upload a file to be given as evidence; returns the processor's file reference."""

@@ -312,6 +312,11 @@ DISPUTE_EVIDENCE_MAX_BYTES = env.int("HOLDFAST_DISPUTE_EVIDENCE_MAX_BYTES", defa
 # A chargeback on an escrow already released: "reserve" takes what the tasker's wallet still holds
 # (up to their net) until the chargeback closes; "platform" leaves the wallet alone (the loss is ours).
 CHARGEBACK_RELEASED_POLICY = env.str("HOLDFAST_CHARGEBACK_RELEASED_POLICY", default="reserve")
+# Chargebacks whose webhooks never came (opened, won or lost at the processor): read back and booked.
+CELERY_BEAT_SCHEDULE["disputes-chargebacks-reconcile"] = {
+    "task": "disputes.tasks.chargebacks_reconcile",
+    "schedule": 3600.0,
+}
 CELERY_BEAT_SCHEDULE["disputes-escalate-overdue"] = {
     "task": "disputes.tasks.disputes_escalate_overdue",
     "schedule": 900.0,

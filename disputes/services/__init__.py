@@ -8,7 +8,12 @@
 =================  ==============================================================
 """
 
-from disputes.services.chargebacks import chargeback_accept, chargeback_evidence_submit, chargeback_sync
+from disputes.services.chargebacks import (
+    chargeback_accept,
+    chargeback_evidence_submit,
+    chargeback_sync,
+    chargebacks_reconcile,
+)
 from disputes.services.disputes import (
     dispute_ask_parties,
     dispute_assign,
@@ -33,6 +38,7 @@ __all__ = [
     "chargeback_accept",
     "chargeback_evidence_submit",
     "chargeback_sync",
+    "chargebacks_reconcile",
     "dispute_ask_parties",
     "dispute_assign",
     "dispute_cancel_request",

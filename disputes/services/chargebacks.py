@@ -152,6 +152,26 @@ def chargeback_sync(*, reference: str, processor: str | None = None, event_id: s
     return cb
 
 
+def chargebacks_reconcile(*, days: int = 120) -> int:
+    """Chargebacks whose events never came (dropped, or the endpoint down past the processor's
+    retries): every chargeback the processor opened in the last ``days`` days that Holdfast does not
+    know, and every one Holdfast still has open, read back and brought in line by ``chargeback_sync``
+    (each step once, so running it again changes nothing). Run by beat. Returns how many changed."""
+    processor = registry.processor()
+    opened = set(processor.chargeback_references(since=timezone.now() - dt.timedelta(days=days)))
+    known = dict(Chargeback.objects.filter(reference__in=opened).values_list("reference", "status"))
+    still_open = dict(Chargeback.objects.exclude(status__in=Chargeback.CLOSED).values_list("reference", "status"))
+    changed = 0
+    for reference in sorted((opened - set(known)) | set(still_open)):
+        try:
+            cb = chargeback_sync(reference=reference, processor=processor.name)
+        except ApplicationError as exc:
+            logger.warning("Chargeback %s not brought in line: %s", reference, exc)
+            continue
+        changed += cb.status != still_open.get(reference)
+    return changed
+
+
 def _apply(cb: Chargeback, answer: ProcessorChargeback, *, created: bool) -> None:
     if created:
         _note(cb, "opened", f"Opened by the client's bank ({answer.reason or 'no reason given'})", amount=cb.amount)

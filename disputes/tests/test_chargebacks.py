@@ -207,3 +207,49 @@ def test_a_chargeback_arriving_before_the_payments_own_webhook_funds_then_freeze
     escrow.refresh_from_db()
     assert cb.escrow == escrow and escrow.status == Escrow.Status.DISPUTED and _held(escrow) == Decimal("105.00")
     assert _platform(LedgerAccount.Kind.CHARGEBACK_LOSSES) == Decimal("-120.00")
+
+
+@pytest.mark.parametrize("evidence", ["winning_evidence", "losing_evidence"])
+def test_after_a_chargeback_the_daily_reconciliation_agrees_with_stripe(evidence):
+    """The ledger books Stripe's dispute fee with the chargeback (chargeback losses), so the
+    reconciliation must not take it off the platform's balance a second time as a processing fee."""
+    from payouts.models import ReconciliationDifference
+    from payouts.services import payouts_reconcile
+
+    escrow = _disputed_payment()
+    cb = _deliver(escrow)
+    run = payouts_reconcile()
+    assert run.differences == 0, list(
+        ReconciliationDifference.objects.filter(run=run).values_list("message", flat=True)
+    )
+
+    services.chargeback_evidence_submit(chargeback=cb, actor=finance(), text={"uncategorized_text": evidence})
+    run = payouts_reconcile()
+    assert run.differences == 0, list(
+        ReconciliationDifference.objects.filter(run=run).values_list("message", flat=True)
+    )
+
+
+def test_a_chargeback_whose_webhooks_never_came_is_found_booked_once_and_closed_by_the_reconcile_job():
+    escrow = _disputed_payment()  # Stripe opens the chargeback; none of its events reaches Holdfast
+    assert not Chargeback.objects.exists()
+
+    assert services.chargebacks_reconcile() == 1
+    assert services.chargebacks_reconcile() == 0  # known and in line: nothing twice
+    cb = Chargeback.objects.get()
+    escrow.refresh_from_db()
+    assert cb.escrow == escrow and cb.status == "needs_response" and cb.funds_withdrawn_at is not None
+    assert escrow.status == Escrow.Status.DISPUTED
+    assert _platform(LedgerAccount.Kind.CHARGEBACK_LOSSES) == Decimal("-120.00")
+
+    # The bank decides (evidence given in Stripe's dashboard); its events are lost as well.
+    gateway.dispute_submit_evidence(
+        dispute_id=cb.reference, evidence={"uncategorized_text": "winning_evidence"}, key="k1"
+    )
+    assert services.chargebacks_reconcile() == 1
+    assert services.chargebacks_reconcile() == 0
+    cb.refresh_from_db()
+    escrow.refresh_from_db()
+    assert cb.status == "won" and cb.funds_reinstated_at is not None and cb.closed_at is not None
+    assert escrow.status == Escrow.Status.FUNDED and _held(escrow) == Decimal("105.00")
+    assert _platform(LedgerAccount.Kind.CHARGEBACK_LOSSES) == Decimal("-15.00")  # the fee is lost

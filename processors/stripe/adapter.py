@@ -7,6 +7,7 @@ Holdfast needs to know what a PaymentIntent, a ``latest_charge`` or a ``decline_
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -373,6 +374,9 @@ class StripeProcessor:
 
     def fees_total(self, *, currency: str) -> Money:
         return gateway.money_from_stripe(gateway.platform_fees_total(currency=currency), currency)
+
+    def chargeback_references(self, *, since: datetime) -> list[str]:
+        return [dispute.id for dispute in gateway.disputes_opened_since(created_since=int(since.timestamp()))]
 
     def chargeback_retrieve(self, reference: str) -> Chargeback:
         return chargeback_from_stripe(gateway.dispute_retrieve(reference))

@@ -205,6 +205,7 @@ from processors.stripe.gateway.disputes import (  # noqa: E402
     dispute_for_charge,
     dispute_retrieve,
     dispute_submit_evidence,
+    disputes_opened_since,
     file_create,
 )
 from processors.stripe.gateway.mirror import (  # noqa: E402
@@ -250,6 +251,7 @@ __all__ += [  # the calls, re-exported for ``gateway.<call>``
     "dispute_for_charge",
     "dispute_retrieve",
     "dispute_submit_evidence",
+    "disputes_opened_since",
     "ephemeral_key_create",
     "event_mirror",
     "event_verify",

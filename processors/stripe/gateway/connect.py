@@ -132,6 +132,8 @@ def balance_retrieve(*, account_id: str | None = None) -> StripeObject:
 
 
 def platform_fees_total(*, currency: str) -> int:
-    """What Stripe has charged the platform in fees so far, in minor units (for reconciliation)."""
+    """What Stripe has charged the platform in processing fees so far, in minor units (for
+    reconciliation): the fees the ledger does not book. A dispute's fee (on its ``adjustment``) is
+    booked with the chargeback, as a chargeback loss, so it is left out here."""
     transactions = _call(stripe.BalanceTransaction.list, currency=currency.lower(), limit=100, **_opts())
-    return sum(txn.fee for txn in transactions.auto_paging_iter())
+    return sum(txn.fee for txn in transactions.auto_paging_iter() if txn.type != "adjustment")

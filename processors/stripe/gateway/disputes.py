@@ -14,6 +14,12 @@ def dispute_for_charge(charge_id: str) -> StripeObject | None:
     return disputes.data[0] if disputes.data else None
 
 
+def disputes_opened_since(*, created_since: int) -> list[StripeObject]:
+    """Every dispute opened at or after ``created_since`` (a Unix time)."""
+    disputes = _call(stripe.Dispute.list, created={"gte": created_since}, limit=100, **_opts())
+    return list(disputes.auto_paging_iter())
+
+
 def dispute_retrieve(dispute_id: str) -> StripeObject:
     return _call(stripe.Dispute.retrieve, dispute_id, **_opts())
 
