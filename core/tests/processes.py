@@ -209,3 +209,31 @@ class EmbeddedPostgres:
     def start(self) -> None:
         log = str(self.pgdata / "log")
         self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", log, "start")
+
+
+class TableLock(RowLock):
+    """A transaction of the test's own holding ``LOCK TABLE … IN ACCESS EXCLUSIVE MODE`` until
+    released: even a plain read of the table waits (a row lock only stops writers and lockers), so a
+    test can stop an operation at the first statement that touches the table, after its commit."""
+
+    def __init__(self, table: str) -> None:
+        self.conn = psycopg.connect(libpq_url())
+        self.conn.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")  # a table name of ours
+
+
+def lock_waiters() -> list[dict]:
+    """The connections to the test database blocked on a lock right now: ``pid``, ``query`` (the
+    statement that waits) and ``wrote`` (its transaction has written something already)."""
+    with psycopg.connect(libpq_url(), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid, query, backend_xid IS NOT NULL FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock' ORDER BY pid"
+        ).fetchall()
+    return [{"pid": pid, "query": query, "wrote": wrote} for pid, query, wrote in rows]
+
+
+def backend_ended(pid: int) -> bool:
+    """Whether the database backend ``pid`` is gone (its client died: PostgreSQL ended it and rolled
+    back whatever transaction it had open)."""
+    with psycopg.connect(libpq_url(), autocommit=True) as conn:
+        return conn.execute("SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)", [pid]).fetchone()[0]
