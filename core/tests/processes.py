@@ -237,3 +237,12 @@ def backend_ended(pid: int) -> bool:
     back whatever transaction it had open)."""
     with psycopg.connect(libpq_url(), autocommit=True) as conn:
         return conn.execute("SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)", [pid]).fetchone()[0]
+
+
+def embedded_postgres_running() -> bool:
+    """Whether the embedded PostgreSQL server is up (``pg_ctl status``), for a test's ``finally``."""
+    try:
+        EmbeddedPostgres()._pg_ctl("status")
+    except subprocess.CalledProcessError:
+        return False
+    return True
