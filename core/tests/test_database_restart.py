@@ -40,7 +40,7 @@ pytestmark = [
 ESCROWS = 8
 TOP_UP = Decimal("1000.00")
 CLIENT_TOTAL = Decimal("105.00")  # escrow_awaiting_payment(amount="100.00") plus the 5% service fee
-UP, DOWN, RESTARTING = "up", "down", "restarting"
+UP, STOPPING, DOWN, RESTARTING = "up", "stopping", "down", "restarting"
 
 
 @dataclass
@@ -86,9 +86,9 @@ def test_a_postgres_restart_mid_burst_is_a_clean_503_then_service_again_with_not
     back) while threads send page views and wallet payments, requests going on while it is down,
     then started again. Outcome: every answer is a 200 or a clean 503 (the page's sentence, or the
     API's ``service_unavailable`` with Retry-After), and every one sent and answered while it was
-    down is a 503; the same server then answers normally at once; each escrow is paid in full (entry,
-    status) or not at all, the wallet holds exactly the top-up minus what was paid, and the client's
-    retries pay every escrow exactly once."""
+    down is a 503, every one while it is up a 200; the same server then answers normally at once;
+    each escrow is paid in full (entry, status) or not at all, the wallet holds exactly the top-up
+    minus what was paid, and the client's retries pay every escrow exactly once."""
     client = ClientFactory()
     made = topups.top_up_create(client=client, amount=TOP_UP, currency="USD")
     topups.top_up_payment_confirm(top_up=made, actor=client, payment_method="pm_card_visa", return_url="http://x/")
@@ -144,6 +144,7 @@ def test_a_postgres_restart_mid_burst_is_a_clean_503_then_service_again_with_not
         with ThreadPoolExecutor(max_workers=3) as pool:
             running = [pool.submit(burst, page) for page in ("page /", "page wallet", "page /")]
             wait_for(lambda: len(paid_with_200) >= 2, timeout=30, what="payments going through", log=web.log)
+            phase = STOPPING
             postgres.stop()
             phase = DOWN
             # Deterministic: one page, one logged-in page and one payment sent and answered while down.
@@ -173,6 +174,8 @@ def test_a_postgres_restart_mid_burst_is_a_clean_503_then_service_again_with_not
         assert_clean(answer)
         if answer.sent == answer.answered == DOWN:
             assert answer.status == 503, answer
+        if answer.sent == answer.answered == UP:  # before the stop, or after the start
+            assert answer.status == 200, answer
     assert sum(a.status == 503 for a in answers if a.what.startswith("api")) >= 1
     assert sum(a.status == 503 for a in answers if a.what.startswith("page")) >= 2
 
