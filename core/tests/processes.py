@@ -206,6 +206,15 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         self._pg_ctl("-w", "-m", "fast", "stop")
 
+    def running(self) -> bool:
+        """Whether the server is up (``pg_ctl status``), for a test's ``finally``. Ask the instance made
+        while it ran: a new one cannot be made while it is down (it reads ``postmaster.pid``)."""
+        try:
+            self._pg_ctl("status")
+        except subprocess.CalledProcessError:
+            return False
+        return True
+
     def start(self) -> None:
         log = str(self.pgdata / "log")
         self._pg_ctl("-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}", "-l", log, "start")
@@ -237,12 +246,3 @@ def backend_ended(pid: int) -> bool:
     back whatever transaction it had open)."""
     with psycopg.connect(libpq_url(), autocommit=True) as conn:
         return conn.execute("SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s)", [pid]).fetchone()[0]
-
-
-def embedded_postgres_running() -> bool:
-    """Whether the embedded PostgreSQL server is up (``pg_ctl status``), for a test's ``finally``."""
-    try:
-        EmbeddedPostgres()._pg_ctl("status")
-    except subprocess.CalledProcessError:
-        return False
-    return True

@@ -22,7 +22,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.tests.factories import ClientFactory
 from core.database import CODE, RETRY_AFTER_SECONDS
-from core.tests.processes import EmbeddedPostgres, WebServer, embedded_postgres_running, wait_for
+from core.tests.processes import EmbeddedPostgres, WebServer, wait_for
 from payments import topups
 from payments.models import Escrow
 from payments.tests.factories import escrow_awaiting_payment
@@ -140,33 +140,35 @@ def test_a_postgres_restart_mid_burst_is_a_clean_503_then_service_again_with_not
             pay_next()
 
     postgres = EmbeddedPostgres()
+    pool = ThreadPoolExecutor(max_workers=3)
     try:
-        with ThreadPoolExecutor(max_workers=3) as pool:
-            running = [pool.submit(burst, page) for page in ("page /", "page wallet", "page /")]
-            wait_for(lambda: len(paid_with_200) >= 2, timeout=30, what="payments going through", log=web.log)
-            phase = STOPPING
-            postgres.stop()
-            phase = DOWN
-            # Deterministic: one page, one logged-in page and one payment sent and answered while down.
-            for what in ("page /", "page wallet", f"api pay {escrows[-1].pk}"):
-                assert send(what).status == 503
-            wait_for(
-                lambda: sum(a.sent == a.answered == DOWN for a in answers) >= 12,
-                timeout=30,
-                what="the burst to go on while the database is down",
-            )
-            phase = RESTARTING
-            postgres.start()
-            phase = UP
-            connection.close()  # the test's own connection died with the server
-            first = send("page wallet")
-            assert first.status == 200, first  # the same server, at once: the dead connection was replaced
-            stop_burst.set()
-            for future in running:
-                future.result(timeout=60)
-    finally:
+        running = [pool.submit(burst, page) for page in ("page /", "page wallet", "page /")]
+        wait_for(lambda: len(paid_with_200) >= 2, timeout=30, what="payments going through", log=web.log)
+        phase = STOPPING
+        postgres.stop()
+        phase = DOWN
+        # Deterministic: one page, one logged-in page and one payment sent and answered while down.
+        for what in ("page /", "page wallet", f"api pay {escrows[-1].pk}"):
+            assert send(what).status == 503
+        wait_for(
+            lambda: sum(a.sent == a.answered == DOWN for a in answers) >= 12,
+            timeout=30,
+            what="the burst to go on while the database is down",
+        )
+        phase = RESTARTING
+        postgres.start()
+        phase = UP
+        connection.close()  # the test's own connection died with the server
+        first = send("page wallet")
+        assert first.status == 200, first  # the same server, at once: the dead connection was replaced
         stop_burst.set()
-        if not embedded_postgres_running():
+        for future in running:
+            future.result(timeout=60)
+    finally:
+        # Whatever failed: the burst ends and the server is up again, or every later test breaks.
+        stop_burst.set()
+        pool.shutdown(wait=True)
+        if not postgres.running():
             postgres.start()
         connection.close()
 
