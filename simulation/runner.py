@@ -10,6 +10,7 @@ import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 
+from celery.exceptions import Retry
 from django.conf import settings
 
 from core.errors import ApplicationError
@@ -135,6 +136,10 @@ class Simulation:
             outcome = "skipped"
         except ApplicationError as exc:  # a clean refusal: a sentence and a code, nothing changed
             outcome = f"refused:{exc.code}"
+        except Retry:
+            # A task the action enqueued asked to be retried later (the processor busy): a worker
+            # would run it again after its countdown; eagerly, the retry leaves it to the repair jobs.
+            outcome = "task_retry_later"
         except Exception as exc:
             outcome = "crashed"
             problems.append(f"crash: {kind} raised {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=8)}")
